@@ -1,0 +1,61 @@
+"""Write the testbed's zone files (RFC 6761 .test names only) into the directory given.
+
+lab.test   hand-written cases the integration tests assert on (see tests/test_testbed.py)
+bench.test 50,000 generated domains d00000..d49999 over 50 MX hosts, for bench/ scripts
+"""
+
+import sys
+from pathlib import Path
+
+HEADER = """$ORIGIN {zone}.
+$TTL 300
+@ IN SOA ns.{zone}. hostmaster.{zone}. 1 3600 600 86400 60
+@ IN NS ns.{zone}.
+ns IN A 127.0.5.1
+"""
+
+LAB = """
+; mail hosts (the SMTP testbed listens on these loopback addresses)
+mx1 IN A 127.0.1.1
+mx2 IN A 127.0.1.2
+mx3 IN A 127.0.1.3
+mx4 IN A 127.0.1.4
+mx5 IN A 127.0.1.5
+; MX, sorted by preference
+good IN MX 10 mx1.lab.test.
+pref IN MX 20 mx2.lab.test.
+pref IN MX 10 mx1.lab.test.
+catchall IN MX 10 mx3.lab.test.
+grey IN MX 10 mx4.lab.test.
+limited IN MX 10 mx5.lab.test.
+; no MX, but an address: implicit MX (RFC 5321 5.1)
+amx IN A 127.0.1.1
+; null MX (RFC 7505) with a trap A record that must not be used
+nullmx IN MX 0 .
+nullmx IN A 127.0.1.1
+; exists with no MX and no address
+nomail IN TXT "no mail here"
+; every MX target fails to resolve
+deadmx IN MX 10 missing.lab.test.
+; CNAME at the domain
+alias IN CNAME good.lab.test.
+; MX on a private address: not probed without --allow-private-mx
+private IN MX 10 mxpriv.lab.test.
+mxpriv IN A 10.9.8.7
+; internationalized domain, by its A-label (bücher.lab.test)
+xn--bcher-kva IN MX 10 mx1.lab.test.
+"""
+
+
+def main() -> None:
+    out = Path(sys.argv[1])
+    (out / "lab.test.zone").write_text(HEADER.format(zone="lab.test") + LAB)
+    lines = [HEADER.format(zone="bench.test")]
+    for j in range(50):
+        lines.append(f"mx{j} IN A 127.0.2.{j + 1}\n")
+    for i in range(50_000):
+        lines.append(f"d{i:05d} IN MX 10 mx{i % 50}.bench.test.\n")
+    (out / "bench.test.zone").write_text("".join(lines))
+
+
+main()

@@ -1,0 +1,3 @@
+from listclean.cli import main
+
+main()

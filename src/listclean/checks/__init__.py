@@ -1,0 +1,1 @@
+"""Pure, synchronous checks: no sockets, no files beyond the bundled data lists."""

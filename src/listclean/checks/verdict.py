@@ -1,0 +1,61 @@
+"""The offline verdict for one address: syntax, lists, typo. Pure."""
+
+from __future__ import annotations
+
+from listclean.checks import syntax
+from listclean.checks.lists import DomainLists, is_role
+from listclean.checks.typo import suggest_address, suggest_domain
+from listclean.model import Flag, Reason, Result
+
+
+class OfflineChecker:
+    """Turns a raw cell into a Result without any I/O."""
+
+    def __init__(self, lists: DomainLists, *, allow_test_domains: bool = False) -> None:
+        self.lists = lists
+        self.allow_test_domains = allow_test_domains
+
+    def parse(self, raw: str) -> syntax.Address | syntax.SyntaxProblem:
+        return syntax.parse(raw, allow_test_domains=self.allow_test_domains)
+
+    def check(self, raw: str) -> Result:
+        parsed = self.parse(raw)
+        if isinstance(parsed, syntax.SyntaxProblem):
+            return Result(
+                Reason.INVALID_SYNTAX,
+                suggestion=self._repair(raw),
+                detail=parsed.message,
+            )
+        return self.check_address(parsed)
+
+    def check_address(self, addr: syntax.Address) -> Result:
+        flags: list[Flag] = []
+        if is_role(addr.local):
+            flags.append(Flag.ROLE)
+        free = self.lists.is_free(addr.domain)
+        if free:
+            flags.append(Flag.FREE)
+        disposable = self.lists.is_disposable(addr.domain)
+        if disposable:
+            flags.append(Flag.DISPOSABLE)
+        if addr.smtputf8:
+            flags.append(Flag.SMTPUTF8)
+        suggestion = suggest_address(addr.local, addr.domain, known=free)
+        return Result(
+            Reason.DISPOSABLE if disposable else Reason.NOT_PROBED,
+            normalized=addr.normalized,
+            flags=tuple(flags),
+            suggestion=suggestion,
+        )
+
+    def _repair(self, raw: str) -> str:
+        """For an invalid address with one '@', suggest a fixed domain if that makes it valid."""
+        text = raw.strip()
+        if text.count("@") != 1:
+            return ""
+        local, domain = text.split("@")
+        fixed = suggest_domain(domain)
+        if not fixed:
+            return ""
+        candidate = self.parse(f"{local}@{fixed}")
+        return candidate.normalized if isinstance(candidate, syntax.Address) else ""

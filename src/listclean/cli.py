@@ -1,0 +1,244 @@
+"""The command line. The only module that imports Typer; flags become a frozen Settings."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from listclean import __version__
+from listclean.errors import ListcleanError
+from listclean.settings import Settings, default_home
+
+app = typer.Typer(
+    name="listclean",
+    help="Clean an email list on your own machine: the list never leaves it.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_show_locals=False,  # a traceback must never print the list's addresses
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"listclean: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"listclean {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """listclean: verify an email list locally. Example: [bold]listclean verify contacts.csv[/]"""
+
+
+def _nameserver(value: str) -> str:
+    host, _, port = value.rpartition(":") if value.count(":") == 1 else (value, "", "")
+    if port and not port.isdigit():
+        raise typer.BadParameter(f"{value!r} is not IP[:PORT]")
+    return value
+
+
+@app.command()
+def verify(
+    input: Annotated[str, typer.Argument(help="CSV or text list to verify; '-' reads stdin.")],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "-o", "--output", help="Where to write; '-' is stdout. Default: INPUT.verified.csv."
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="JSON report path. Default: OUTPUT.report.json (none for stdout)."),
+    ] = None,
+    column: Annotated[
+        str | None, typer.Option(help="Name of the email column (default: detected).")
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="Field delimiter: , ; | or tab (default: detected).")
+    ] = None,
+    encoding: Annotated[
+        str, typer.Option(help="Input encoding, e.g. cp1252 or latin-1.")
+    ] = "utf-8",
+    offline: Annotated[
+        bool, typer.Option("--offline", help="No sockets at all: syntax and lists only.")
+    ] = False,
+    allow_test_domains: Annotated[
+        bool, typer.Option("--allow-test-domains", help="Accept the RFC 6761 .test TLD.")
+    ] = False,
+    allow_private_mx: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-mx", help="Probe MX hosts on loopback/private addresses (labs)."
+        ),
+    ] = False,
+    disposable_list: Annotated[
+        Path | None, typer.Option(help="Extra disposable domains, one per line.")
+    ] = None,
+    allow_list: Annotated[
+        Path | None, typer.Option(help="Domains never treated as disposable, one per line.")
+    ] = None,
+    nameserver: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="DNS server IP[:PORT] to use instead of the system's (repeatable).",
+            callback=lambda v: [_nameserver(x) for x in v] if v else v,
+        ),
+    ] = None,
+    dns_timeout: Annotated[float, typer.Option(help="Seconds to wait for a DNS answer.")] = 5.0,
+    smtp_port: Annotated[int, typer.Option(help="SMTP port to probe (25; labs use others).")] = 25,
+    smtp_timeout: Annotated[
+        float, typer.Option(help="Seconds for connect, banner and each SMTP reply.")
+    ] = 30.0,
+    smtp_concurrency: Annotated[
+        int, typer.Option(help="Most SMTP sessions open at once, all hosts together.")
+    ] = 20,
+    helo: Annotated[
+        str, typer.Option(help="EHLO name (default: this machine's fully qualified name).")
+    ] = "",
+    mail_from: Annotated[
+        str, typer.Option(help="MAIL FROM address (default: verify@<helo name>).")
+    ] = "",
+    greylist_delay: Annotated[
+        float, typer.Option(help="Seconds to wait before re-probing a greylisted address.")
+    ] = 180.0,
+    no_starttls: Annotated[
+        bool, typer.Option("--no-starttls", help="Do not upgrade SMTP sessions to TLS.")
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run of the same input.")
+    ] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the cache for this run.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")
+    ] = False,
+) -> None:
+    """Verify every address of a list and write it back with verdict columns.
+
+    Example: [bold]listclean verify contacts.csv -o - --offline | grep ',undeliverable,'[/]
+    """
+    from listclean import pipeline
+
+    if smtp_port < 1 or smtp_port > 65535:
+        raise _fail("--smtp-port must be between 1 and 65535", 2)
+    for name, value in (("--dns-timeout", dns_timeout), ("--smtp-timeout", smtp_timeout)):
+        if value <= 0:
+            raise _fail(f"{name} must be a positive number of seconds", 2)
+    settings = Settings(
+        column=column,
+        delimiter=delimiter,
+        encoding=encoding,
+        allow_test_domains=allow_test_domains,
+        disposable_list=disposable_list,
+        allow_list=allow_list,
+        offline=offline,
+        nameservers=tuple(nameserver or ()),
+        dns_timeout=dns_timeout,
+        allow_private_mx=allow_private_mx,
+        smtp_port=smtp_port,
+        helo=helo,
+        mail_from=mail_from,
+        smtp_timeout=smtp_timeout,
+        smtp_concurrency=max(1, smtp_concurrency),
+        greylist_delay=max(0.0, greylist_delay),
+        starttls=not no_starttls,
+        home=default_home(),
+        use_cache=not no_cache,
+        resume=resume,
+    )
+    interactive = sys.stderr.isatty() and not quiet
+    with _progress(interactive) as progress:
+        try:
+            result = pipeline.verify(input, output, settings, report_path=report, progress=progress)
+        except ListcleanError as exc:
+            raise _fail(str(exc), exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise _fail("interrupted; nothing was written", 130) from None
+        except BrokenPipeError:
+            raise typer.Exit(0) from None
+    for note in result.notices:
+        typer.echo(f"listclean: {note}", err=True)
+    if interactive:
+        from rich.console import Console
+
+        from listclean.report import render_summary
+
+        Console(stderr=True).print(render_summary(result.report))
+
+
+def _rate_column() -> Any:
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f} rows/s" if speed else "")
+
+    return RateColumn()
+
+
+class _progress:
+    """A Rich progress bar on a TTY; a no-op callback in pipes and cron jobs."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return lambda stage, done, total: None
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            _rate_column(),
+            TimeRemainingColumn(),
+            transient=True,
+        )
+        self.bar.start()
+
+        def update(stage: str, done: int, total: int | None) -> None:
+            task = self.tasks.get(stage)
+            if task is None:
+                task = self.tasks[stage] = self.bar.add_task(stage, total=total)
+            self.bar.update(task, advance=done, total=total)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:  # e.g. `listclean verify x.csv -o - | head`
+        sys.exit(0)

@@ -1,0 +1,570 @@
+"""CSV in and out. The only module that imports Polars.
+
+Reading happens in two steps:
+
+1. ``open_source`` streams the input once (path or stdin) in 1 MiB chunks: it hashes the raw
+   bytes (SHA-256 for the report), checks the encoding with an incremental decoder (so a bad
+   byte is reported with its line number and never the whole file is held in memory), refuses
+   binary files, and spools to a private UTF-8 temp file when Polars cannot read the source as
+   it is (stdin, a non-UTF-8 encoding, a byte-order mark before a header-less list).
+2. ``Source.batches`` streams that UTF-8 file through Polars in batches, every column as text.
+
+Writing goes to a temporary file beside the destination which is renamed into place only when
+the whole run succeeded, so a failed run never leaves a half-written output.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import hashlib
+import io
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+
+from listclean.errors import InputError, OutputError
+from listclean.model import LC_COLUMNS
+
+CHUNK = 1 << 20
+DELIMITERS = (",", ";", "\t", "|")
+# Used to read a list that has no delimiter at all (one address per line): a byte that
+# does not occur in text, so a comma inside an address line is not split.
+NO_DELIMITER = "\x1f"
+EMAIL_HEADERS = {"email", "mail", "emailaddress", "emailadres", "courriel", "emailaddr"}
+HEAD_BYTES = 256 * 1024
+_ADDRESSISH = re.compile(r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$")
+_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive (an .xlsx workbook?): save it as CSV first",
+    b"\xd0\xcf\x11\xe0": "an old Excel/Office file: save it as CSV first",
+    b"%PDF": "a PDF document",
+    b"\x1f\x8b": "a gzip file: decompress it first (gunzip -c FILE | listclean verify -)",
+}
+
+
+def display_name(path: str) -> str:
+    return "standard input" if path == "-" else path
+
+
+@dataclass
+class Source:
+    """A validated, UTF-8 input ready to be read in batches."""
+
+    path: Path  # the UTF-8 file Polars reads (the input itself or a private spool)
+    name: str  # what the user called it
+    sha256: str
+    size: int
+    has_header: bool
+    header: list[str]  # original column names, as written back (synthesized when no header)
+    separator: str  # what Polars splits on
+    out_separator: str  # what the output uses (the input's delimiter)
+    email_index: int
+    keep: list[int]  # indexes of the original columns that are written back (lc_ ones dropped)
+    spool: Path | None = None
+    lines: int = 0  # physical lines, a progress estimate
+    _names: list[str] = field(default_factory=list)
+
+    @property
+    def email_column(self) -> str:
+        return self.header[self.email_index]
+
+    @property
+    def out_header(self) -> list[str]:
+        return [self.header[i] for i in self.keep] + list(LC_COLUMNS)
+
+    def _scan(self) -> pl.LazyFrame:
+        return pl.scan_csv(
+            self.path,
+            has_header=self.has_header,
+            separator=self.separator,
+            quote_char='"',
+            infer_schema=False,
+            empty_string_is_null=False,
+            new_columns=self._names,
+            truncate_ragged_lines=False,
+            raise_if_empty=False,
+            encoding="utf8",
+        )
+
+    def batches(self, rows: int) -> Iterator[pl.DataFrame]:
+        """Batches of at most ``rows`` rows, every column as text, in file order."""
+        try:
+            for batch in self._scan().collect_batches(chunk_size=rows, maintain_order=True):
+                if batch.width != len(self._names):  # pragma: no cover - defensive
+                    raise InputError(f"{self.name}: unexpected column count in a batch")
+                yield batch.with_columns(pl.all().fill_null(""))
+        except pl.exceptions.PolarsError as exc:
+            raise diagnose(self, str(exc)) from None
+
+    def emails(self, batch: pl.DataFrame) -> list[str]:
+        return batch.get_column(self._names[self.email_index]).to_list()  # type: ignore[no-any-return]
+
+    def kept(self, batch: pl.DataFrame) -> pl.DataFrame:
+        return batch.select([self._names[i] for i in self.keep])
+
+    def close(self) -> None:
+        if self.spool is not None:
+            with contextlib.suppress(OSError):
+                self.spool.unlink()
+            self.spool = None
+
+
+def open_source(
+    path: str,
+    *,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+    column: str | None = None,
+    tmpdir: Path | None = None,
+) -> Source:
+    """Validate and prepare an input (a path or "-" for stdin)."""
+    name = display_name(path)
+    try:
+        codec = codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(
+            f"unknown encoding {encoding!r}; try --encoding utf-8, latin-1 or cp1252"
+        ) from None
+    if delimiter is not None:
+        delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter.lower(), delimiter)
+        if len(delimiter) != 1 or delimiter in '"\r\n':
+            raise InputError(f"--delimiter must be one character, not {delimiter!r}")
+    utf8 = codec.name in ("utf-8", "utf-8-sig")
+    stream: BinaryIO
+    try:
+        stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{name} is a directory; give the path of a CSV file") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+    spool_needed = path == "-" or not utf8
+    spool_file: BinaryIO | None = None
+    spool_path: Path | None = None
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if utf8 else codec.name)(errors="strict")
+    size = lines = quotes = 0
+    head: list[str] = []
+    head_len = 0
+    first = True
+    bom = False
+    try:
+        while True:
+            try:
+                chunk = stream.read(CHUNK)
+            except OSError as exc:
+                raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
+            final = not chunk
+            if first and chunk:
+                for magic, what in _MAGIC.items():
+                    if chunk.startswith(magic):
+                        raise InputError(f"{name} is {what}; listclean reads CSV or text lists")
+                bom = chunk.startswith(codecs.BOM_UTF8)
+            try:
+                text = decoder.decode(chunk, final)
+            except UnicodeDecodeError as exc:
+                at = lines + 1 + chunk[: max(exc.start, 0)].count(b"\n")
+                bad = chunk[exc.start : exc.start + 1].hex() if chunk else "end of file"
+                raise InputError(
+                    f"{name}, line {at}: byte 0x{bad} is not valid {codec.name}; "
+                    "pass the file's encoding, e.g. --encoding cp1252 (Windows/Excel) "
+                    "or --encoding latin-1"
+                ) from None
+            if "\x00" in text:
+                raise InputError(
+                    f"{name} looks like a binary file (it contains NUL bytes); "
+                    "listclean reads CSV or text lists (for UTF-16 pass --encoding utf-16)"
+                )
+            first = False
+            size += len(chunk)
+            digest.update(chunk)
+            lines += text.count("\n")
+            quotes += text.count('"')
+            if head_len < HEAD_BYTES:
+                head.append(text)
+                head_len += len(text)
+            if spool_needed and text:
+                if spool_file is None:
+                    fd, tmp = tempfile.mkstemp(prefix="listclean-in-", suffix=".csv", dir=tmpdir)
+                    spool_path = Path(tmp)
+                    spool_file = os.fdopen(fd, "wb")
+                spool_file.write(text.encode("utf-8"))
+            if final:
+                break
+    except BaseException:
+        if spool_file is not None:
+            spool_file.close()
+        if spool_path is not None:
+            with contextlib.suppress(OSError):
+                spool_path.unlink()
+        raise
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    if spool_file is not None:
+        spool_file.close()
+
+    head_text = "".join(head)
+    if not head_text.strip():
+        if spool_path is not None:
+            spool_path.unlink()
+        raise InputError(f"{name} is empty; give a CSV with a header row, or one address per line")
+    try:
+        src = _describe(
+            name=name,
+            path=spool_path or Path(path),
+            head_text=head_text,
+            delimiter=delimiter,
+            column=column,
+            sha256=digest.hexdigest(),
+            size=size,
+            lines=lines + (0 if head_text.endswith("\n") else 1),
+            spool=spool_path,
+            bom=bom,
+            tmpdir=tmpdir,
+        )
+        if quotes % 2:
+            _check_quotes(src)
+    except BaseException:
+        if spool_path is not None:
+            with contextlib.suppress(OSError):
+                spool_path.unlink()
+        raise
+    return src
+
+
+def _sniff_delimiter(line: str) -> str | None:
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])  # ties: the earlier (comma) wins
+    return best if counts[best] else None
+
+
+def _first_record(head_text: str, sep: str) -> list[str]:
+    reader = csv.reader(io.StringIO(head_text), delimiter=sep, strict=False)
+    for row in reader:
+        if row:
+            return row
+    return []
+
+
+def _norm_header(name: str) -> str:
+    return re.sub(r"[\s_\-.]", "", name.strip().lower())
+
+
+def _describe(
+    *,
+    name: str,
+    path: Path,
+    head_text: str,
+    delimiter: str | None,
+    column: str | None,
+    sha256: str,
+    size: int,
+    lines: int,
+    spool: Path | None,
+    bom: bool,
+    tmpdir: Path | None,
+) -> Source:
+    head_text = head_text.lstrip("\ufeff")
+    first_line = head_text.lstrip("\r\n").split("\n", 1)[0]
+    sep = delimiter or _sniff_delimiter(first_line) or NO_DELIMITER
+    record = _first_record(head_text, sep)
+    has_header = not any("@" in cell for cell in record)
+    width = len(record) or 1
+    if has_header:
+        header = record
+    elif width == 1:
+        header = ["email"]
+    else:
+        header = [f"column_{i + 1}" for i in range(width)]
+    if bom and not has_header and spool is None:
+        # Polars strips a BOM from a header row but not from a first data row.
+        spool = _respool_without_bom(path, tmpdir)
+        path = spool
+    keep = (
+        [i for i, h in enumerate(header) if not h.startswith("lc_")]
+        if has_header
+        else list(range(width))
+    )
+    if not keep:
+        raise InputError(f"{name}: every column is an lc_ column; give the original list")
+    try:
+        return _build_source(
+            name, path, sha256, size, has_header, header, sep, keep, spool, lines, width, column
+        )
+    except BaseException:
+        if spool is not None and bom:
+            with contextlib.suppress(OSError):
+                spool.unlink()
+        raise
+
+
+def _build_source(
+    name: str,
+    path: Path,
+    sha256: str,
+    size: int,
+    has_header: bool,
+    header: list[str],
+    sep: str,
+    keep: list[int],
+    spool: Path | None,
+    lines: int,
+    width: int,
+    column: str | None,
+) -> Source:
+    src = Source(
+        path=path,
+        name=name,
+        sha256=sha256,
+        size=size,
+        has_header=has_header,
+        header=header,
+        separator=sep,
+        out_separator=sep if sep != NO_DELIMITER else ",",
+        email_index=-1,
+        keep=keep,
+        spool=spool,
+        lines=max(lines - (1 if has_header else 0), 0),
+        _names=[f"c{i}" for i in range(width)],
+    )
+    src.email_index = _find_email_column(src, column)
+    return src
+
+
+def _respool_without_bom(path: Path, tmpdir: Path | None) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix="listclean-in-", suffix=".csv", dir=tmpdir)
+    with os.fdopen(fd, "wb") as out, open(path, "rb") as inp:
+        chunk = inp.read(CHUNK)
+        out.write(chunk.removeprefix(codecs.BOM_UTF8))
+        while chunk := inp.read(CHUNK):
+            out.write(chunk)
+    return Path(tmp)
+
+
+def _find_email_column(src: Source, column: str | None) -> int:
+    candidates = src.keep
+    names = [src.header[i] for i in candidates]
+    listing = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    if column is not None:
+        for i in candidates:
+            if src.header[i] == column:
+                return i
+        for i in candidates:
+            if src.header[i].strip().lower() == column.strip().lower():
+                return i
+        raise InputError(f"{src.name} has no column named {column!r}; its columns are: {listing}")
+    if len(candidates) == 1:
+        return candidates[0]
+    if src.has_header:
+        for i in candidates:
+            if _norm_header(src.header[i]) in EMAIL_HEADERS:
+                return i
+        for i in candidates:
+            norm = _norm_header(src.header[i])
+            if "email" in norm or "mail" == norm[-4:]:
+                return i
+    # By content: the column whose sampled values most often look like addresses.
+    try:
+        sample = next(src.batches(1000), None)
+    except InputError:
+        sample = None
+    best, best_hits = -1, 0
+    if sample is not None and sample.height:
+        for i in candidates:
+            values = sample.get_column(src._names[i]).to_list()
+            hits = sum(1 for v in values if v and _ADDRESSISH.match(v))
+            filled = sum(1 for v in values if v and v.strip())
+            if hits > best_hits and hits * 3 >= filled:
+                best, best_hits = i, hits
+    if best < 0:
+        raise InputError(
+            f"{src.name}: no email column found (columns: {listing}); name it with --column NAME"
+        )
+    return best
+
+
+def _check_quotes(src: Source) -> None:
+    """An odd number of quote characters: find an unclosed quote before Polars guesses."""
+    problem = _stdlib_problem(src)
+    if problem:
+        raise InputError(problem)
+
+
+def diagnose(src: Source, polars_message: str) -> InputError:
+    """Turn a Polars parse failure into a one-line message with a line number and a fix."""
+    problem = _stdlib_problem(src)
+    if problem:
+        return InputError(problem)
+    first = polars_message.strip().splitlines()[0] if polars_message.strip() else "parse error"
+    return InputError(
+        f"{src.name}: malformed CSV ({first}); check its quoting, or pass --delimiter"
+    )
+
+
+class _LineTracker:
+    """Feeds csv.reader line by line and remembers the raw text of the current record."""
+
+    def __init__(self, handle: io.TextIOBase) -> None:
+        self.handle = handle
+        self.line = 0
+        self.raw: list[str] = []
+
+    def __iter__(self) -> _LineTracker:
+        return self
+
+    def __next__(self) -> str:
+        text = self.handle.readline()
+        if not text:
+            raise StopIteration
+        self.line += 1
+        self.raw.append(text)
+        return text
+
+
+def _stdlib_problem(src: Source) -> str | None:
+    width = len(src.header)
+    sep = src.separator
+    with open(src.path, encoding="utf-8-sig", newline="") as handle:
+        tracker = _LineTracker(handle)  # type: ignore[arg-type]
+        reader = csv.reader(tracker, delimiter=sep, strict=True)
+        first_data = not src.has_header
+        while True:
+            tracker.raw = []
+            start = tracker.line + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return None
+            except csv.Error as exc:
+                if "unexpected end of data" in str(exc) or "EOF" in str(exc):
+                    return (
+                        f"{src.name}, line {start}: a quoted field is never closed; "
+                        'add the missing closing quote (")'
+                    )
+                return (
+                    f"{src.name}, line {tracker.line}: malformed quoting ({exc}); a quote inside "
+                    'a quoted field must be doubled ("")'
+                )
+            if not first_data:
+                first_data = True
+                continue
+            if len(row) > width:
+                what = "the header" if src.has_header else "the first line"
+                return (
+                    f"{src.name}, line {start}: {len(row)} fields but {what} has {width}; "
+                    "quote fields that contain the delimiter, or pass --delimiter"
+                )
+            raw = "".join(tracker.raw)
+            for cell in row:
+                if '"' in cell and f'"{cell.replace(chr(34), chr(34) * 2)}"' not in raw:
+                    return (
+                        f"{src.name}, line {start}: a quote character inside an unquoted field; "
+                        'quote the whole field and double the inner quote ("5"" screen")'
+                    )
+
+
+class Writer:
+    """Atomic CSV output: temp file beside the destination, renamed into place on commit."""
+
+    def __init__(self, dest: str, separator: str) -> None:
+        self.dest = dest
+        self.separator = separator
+        self.digest = hashlib.sha256()
+        self.rows = 0
+        directory = Path(".") if dest == "-" else (Path(dest).parent or Path("."))
+        if dest != "-" and not directory.is_dir():
+            raise OutputError(f"output directory {directory} does not exist; create it first")
+        if dest != "-" and Path(dest).is_dir():
+            raise OutputError(f"{dest} is a directory; give a file name for the output")
+        try:
+            fd, tmp = tempfile.mkstemp(
+                prefix=".listclean-", suffix=".tmp", dir=None if dest == "-" else directory
+            )
+        except OSError as exc:
+            raise OutputError(f"cannot write to {directory}: {exc.strerror or exc}") from None
+        self.tmp = Path(tmp)
+        self.handle: BinaryIO = os.fdopen(fd, "wb")
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.handle.write(data)
+        except OSError as exc:
+            raise _write_error(self.dest, exc) from None
+        self.digest.update(data)
+
+    def header(self, names: Sequence[str]) -> None:
+        buf = io.StringIO()
+        csv.writer(buf, delimiter=self.separator, lineterminator="\n").writerow(names)
+        self._write(buf.getvalue().encode("utf-8"))
+
+    def batch(self, frame: pl.DataFrame) -> None:
+        buf = io.BytesIO()
+        # Empty cells are written as nothing at all (not ""), like the input had them.
+        frame = frame.select(pl.all().replace("", None))
+        frame.write_csv(buf, include_header=False, separator=self.separator, line_terminator="\n")
+        self._write(buf.getvalue())
+        self.rows += frame.height
+
+    def commit(self) -> str:
+        """Flush, then rename into place (or copy to stdout). Returns the output's SHA-256."""
+        try:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+            self.handle.close()
+            if self.dest == "-":
+                with open(self.tmp, "rb") as inp:
+                    while chunk := inp.read(CHUNK):
+                        sys.stdout.buffer.write(chunk)
+                sys.stdout.buffer.flush()
+                self.tmp.unlink()
+            else:
+                os.chmod(self.tmp, 0o666 & ~_umask())
+                os.replace(self.tmp, self.dest)
+        except BrokenPipeError:
+            self.abort()
+            raise
+        except OSError as exc:
+            self.abort()
+            raise _write_error(self.dest, exc) from None
+        return self.digest.hexdigest()
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self.handle.close()
+        with contextlib.suppress(OSError):
+            self.tmp.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_error(dest: str, exc: OSError) -> OutputError:
+    import errno
+
+    where = display_name(dest)
+    if exc.errno == errno.ENOSPC:
+        return OutputError(
+            f"disk full while writing {where}; free some space and run the same command "
+            "again with --resume"
+        )
+    return OutputError(f"cannot write {where}: {exc.strerror or exc}")

@@ -1,0 +1,63 @@
+"""Every knob of a run, frozen. The CLI builds one; everything below reads it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+DEFAULT_MAIL_FROM = ""  # empty: derived from --helo as "verify@<helo>" (see README)
+
+
+def default_home() -> Path:
+    """LISTCLEAN_HOME, or a per-user default under XDG_STATE_HOME / ~/.local/state."""
+    env = os.environ.get("LISTCLEAN_HOME")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+    return Path(base) / "listclean"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # input / output
+    column: str | None = None
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    # offline checks
+    allow_test_domains: bool = False
+    disposable_list: Path | None = None
+    allow_list: Path | None = None
+    # network
+    offline: bool = False
+    nameservers: tuple[str, ...] = ()
+    dns_timeout: float = 5.0
+    dns_concurrency: int = 200
+    allow_private_mx: bool = False
+    smtp_port: int = 25
+    helo: str = ""
+    mail_from: str = DEFAULT_MAIL_FROM
+    smtp_timeout: float = 30.0
+    smtp_concurrency: int = 20
+    smtp_per_host: int = 2
+    greylist_delay: float = 180.0
+    greylist_retries: int = 2
+    starttls: bool = True
+    # store
+    home: Path = field(default_factory=default_home)
+    use_cache: bool = True
+    cache_ttl_days: float = 30.0
+    resume: bool = False
+    show_addresses: bool = False
+    batch_rows: int = 50_000
+
+    def public(self) -> dict[str, object]:
+        """The settings as JSON-able values for reports and the audit log (no secrets)."""
+        out: dict[str, object] = {}
+        for key, value in asdict(self).items():
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[key] = value
+        return out

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own LISTCLEAN_HOME: nothing leaks between tests or into ~."""
+    home = tmp_path_factory.mktemp("lchome")
+    monkeypatch.setenv("LISTCLEAN_HOME", str(home))
+    return home
+
+
+def run_cli(
+    *args: str,
+    stdin: bytes | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the real console entry point in a subprocess."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "listclean", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=timeout,
+    )
+
+
+def read_csv(data: bytes | str | Path, delimiter: str = ",") -> list[list[str]]:
+    if isinstance(data, Path):
+        data = data.read_bytes()
+    if isinstance(data, bytes):
+        data = data.decode("utf-8")
+    return list(csv.reader(io.StringIO(data, newline=""), delimiter=delimiter))
