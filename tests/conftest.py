@@ -48,3 +48,12 @@ def read_csv(data: bytes | str | Path, delimiter: str = ",") -> list[list[str]]:
     if isinstance(data, bytes):
         data = data.decode("utf-8")
     return list(csv.reader(io.StringIO(data, newline=""), delimiter=delimiter))
+
+
+@pytest.fixture(scope="session")
+def testbed() -> str:
+    """Start the real Unbound/Postfix testbed once per session; returns the DNS address."""
+    from .testbed import DNS, start_testbed
+
+    start_testbed()
+    return DNS

@@ -98,6 +98,7 @@ class Result:
     smtp_code: str = ""
     smtp_reply: str = ""
     detail: str = field(default="", compare=False)  # human message for the report
+    domain: str = field(default="", compare=False)  # A-label domain, what DNS is asked for
 
     @property
     def status(self) -> Status:

@@ -7,6 +7,7 @@ the whole list), the second writes the output with the verdicts, in input order.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import platform
 import time
@@ -21,10 +22,18 @@ import polars as pl
 
 from listclean import __version__, csvio
 from listclean.checks.lists import DomainLists, disposable_version, read_domain_file
-from listclean.checks.verdict import OfflineChecker
+from listclean.checks.verdict import OfflineChecker, apply_dns, needs_dns
 from listclean.model import LC_COLUMNS, Flag, Reason, Result
+from listclean.probes.dns import (
+    DomainInfo,
+    Resolver,
+    parse_nameserver,
+    system_nameservers,
+    without_private,
+)
 from listclean.report import Tally
 from listclean.settings import Settings
+from listclean.store import Store
 
 ProgressCallback = Callable[[str, int, int | None], None]
 """(stage, amount done since last call, total or None) — the CLI turns it into a progress bar."""
@@ -131,6 +140,65 @@ def annotate(
     return cols
 
 
+def _with_dns(memo: Memo, infos: dict[str, DomainInfo]) -> Callable[[str], Result]:
+    def lookup(raw: str) -> Result:
+        result = memo.get(raw)
+        info = infos.get(result.domain)
+        if info is None:
+            return result
+        return apply_dns(result, info.reason, info.mx)
+
+    return lookup
+
+
+def resolve_domains(
+    domains: list[str],
+    settings: Settings,
+    egress: dict[str, Any],
+    progress: ProgressCallback = _no_progress,
+) -> dict[str, DomainInfo]:
+    """DNS for every unique domain, from the cache where it is fresh."""
+    if settings.nameservers:
+        servers = [parse_nameserver(ns) for ns in settings.nameservers]
+    else:
+        servers = system_nameservers()
+    store = Store(settings.home) if settings.use_cache else None
+    infos: dict[str, DomainInfo] = {}
+    try:
+        if store is not None:
+            for domain, data in store.get_domains(domains).items():
+                infos[domain] = DomainInfo.from_json(data)
+        egress["domains_from_cache"] = len(infos)
+        todo = [d for d in domains if d not in infos]
+        total = len(domains)
+        progress("dns", len(infos), total)
+        resolver = Resolver(
+            servers,
+            timeout=settings.dns_timeout,
+            concurrency=settings.dns_concurrency,
+            allow_private=True,  # cached unfiltered; the policy is applied below
+        )
+        fresh = asyncio.run(
+            resolver.resolve_many(todo, on_done=lambda d, i: progress("dns", 1, total))
+        )
+        infos.update(fresh)
+        egress["dns_queries"] = resolver.queries
+        egress["domains_resolved"] = len(fresh)
+        if store is not None:
+            store.put_domains([(d, i.to_json(), i.ttl) for d, i in fresh.items() if _cacheable(i)])
+    finally:
+        if store is not None:
+            store.close()
+    if settings.allow_private_mx:
+        return infos
+    return {d: without_private(d, i) for d, i in infos.items()}
+
+
+def _cacheable(info: DomainInfo) -> bool:
+    """Failures to get an answer are not remembered; answers are, for their TTL."""
+    return info.reason not in (Reason.DNS_ERROR, Reason.DNS_TIMEOUT)
+
+
 def verify(
     input_path: str,
     output: str | None,
@@ -155,12 +223,26 @@ def verify(
     try:
         memo = Memo(checker)
         lookup: Callable[[str], Result] = memo.get
-        egress: dict[str, Any] = {"dns_queries": 0, "smtp_sessions": 0, "rcpt_commands": 0}
+        egress: dict[str, Any] = {
+            "dns_queries": 0,
+            "domains_resolved": 0,
+            "domains_from_cache": 0,
+            "mx_hosts_contacted": 0,
+            "smtp_sessions": 0,
+            "rcpt_commands": 0,
+            "tls_sessions": 0,
+        }
         if not settings.offline:
-            notes.append(
-                "network checks are not available yet: ran the offline checks only "
-                "(pass --offline to silence this notice)"
-            )
+            domains: set[str] = set()
+            progress("scan", 0, src.lines)
+            for batch in src.batches(settings.batch_rows):
+                for raw in src.emails(batch):
+                    result = memo.get(raw or "")
+                    if needs_dns(result):
+                        domains.add(result.domain)
+                progress("scan", batch.height, src.lines)
+            infos = resolve_domains(sorted(domains), settings, egress, progress)
+            lookup = _with_dns(memo, infos)
         writer = csvio.Writer(output, src.out_separator)
         try:
             writer.header(src.out_header)

@@ -46,6 +46,7 @@ class OfflineChecker:
             normalized=addr.normalized,
             flags=tuple(flags),
             suggestion=suggestion,
+            domain=addr.ascii_domain,
         )
 
     def _repair(self, raw: str) -> str:
@@ -59,3 +60,27 @@ class OfflineChecker:
             return ""
         candidate = self.parse(f"{local}@{fixed}")
         return candidate.normalized if isinstance(candidate, syntax.Address) else ""
+
+
+# DNS outcomes that settle an address whatever else is known about it.
+DNS_FINAL = {Reason.INVALID_DOMAIN, Reason.NULL_MX, Reason.NO_MAIL_SERVER}
+
+
+def needs_dns(result: Result) -> bool:
+    return bool(result.domain) and result.reason in (Reason.NOT_PROBED, Reason.DISPOSABLE)
+
+
+def apply_dns(result: Result, reason: Reason | None, mx: str) -> Result:
+    """Merge a domain's DNS outcome (None: has mail hosts) into an offline result.
+
+    A domain that cannot receive mail settles the verdict (even for a disposable domain);
+    a DNS failure only makes a not-yet-decided address unknown with that reason; a disposable
+    domain stays risky/disposable otherwise.
+    """
+    if not needs_dns(result):
+        return result
+    if reason in DNS_FINAL:
+        return result.evolve(reason=reason, mx=mx)
+    if result.reason is Reason.DISPOSABLE or reason is None:
+        return result.evolve(mx=mx)
+    return result.evolve(reason=reason, mx=mx)
