@@ -21,7 +21,7 @@ IPV6 = st.ip_addresses(v=6).map(str)
 def replies(draw: st.DrawFn) -> tuple[bytes, dns.message.Message]:
     qname = draw(NAME)
     qtype = draw(st.sampled_from(["MX", "A", "AAAA"]))
-    query = dns.message.make_query(qname, qtype)
+    query = dns.message.make_query(qname, qtype, id=draw(st.integers(0, 65535)))
     response = dns.message.make_response(query)
     response.set_rcode(draw(st.sampled_from([0, 2, 3, 5])))
     owner = qname

@@ -22,15 +22,18 @@ import polars as pl
 
 from listclean import __version__, csvio
 from listclean.checks.lists import DomainLists, disposable_version, read_domain_file
-from listclean.checks.verdict import OfflineChecker, apply_dns, needs_dns
+from listclean.checks.replies import provider_unverifiable
+from listclean.checks.verdict import OfflineChecker, apply_dns, apply_smtp, needs_dns
 from listclean.model import LC_COLUMNS, Flag, Reason, Result
 from listclean.probes.dns import (
     DomainInfo,
+    MxHost,
     Resolver,
     parse_nameserver,
     system_nameservers,
     without_private,
 )
+from listclean.probes.smtp import Probe, Prober, SmtpConfig, Target
 from listclean.report import Tally
 from listclean.settings import Settings
 from listclean.store import Store
@@ -140,15 +143,121 @@ def annotate(
     return cols
 
 
-def _with_dns(memo: Memo, infos: dict[str, DomainInfo]) -> Callable[[str], Result]:
+def _with_network(
+    memo: Memo,
+    infos: dict[str, DomainInfo],
+    probes: dict[str, Probe],
+    catchall: dict[str, bool],
+) -> Callable[[str], Result]:
     def lookup(raw: str) -> Result:
         result = memo.get(raw)
         info = infos.get(result.domain)
         if info is None:
             return result
-        return apply_dns(result, info.reason, info.mx)
+        result = apply_dns(result, info.reason, info.mx)
+        if result.reason is not Reason.NOT_PROBED:
+            return result
+        if provider_unverifiable(info.mx):
+            return result.evolve(reason=Reason.PROVIDER_UNVERIFIABLE)
+        probe = probes.get(result.normalized)
+        if probe is None:
+            return result
+        return apply_smtp(
+            result,
+            probe.reason,
+            probe.code,
+            probe.reply,
+            probe.host,
+            catchall.get(result.domain, False),
+        )
 
     return lookup
+
+
+def default_helo() -> str:
+    """The machine's fully qualified name (never another provider's)."""
+    import socket
+
+    name = socket.getfqdn()
+    return name if "." in name else f"{name}.localdomain"
+
+
+def probe_mailboxes(
+    src: csvio.Source,
+    memo: Memo,
+    infos: dict[str, DomainInfo],
+    settings: Settings,
+    egress: dict[str, Any],
+    notes: list[str],
+    progress: ProgressCallback = _no_progress,
+) -> tuple[dict[str, Probe], dict[str, bool]]:
+    """RCPT probes for every unique address whose domain has usable mail hosts."""
+    groups: dict[tuple[str, ...], tuple[tuple[MxHost, ...], dict[str, Target]]] = {}
+    for batch in src.batches(settings.batch_rows):
+        for raw in src.emails(batch):
+            result = memo.get(raw or "")
+            if result.reason is not Reason.NOT_PROBED or not result.domain:
+                continue
+            info = infos.get(result.domain)
+            if info is None or info.reason is not None or provider_unverifiable(info.mx):
+                continue
+            key = tuple(h.name for h in info.hosts)
+            group = groups.setdefault(key, (info.hosts, {}))
+            if result.normalized not in group[1]:
+                local = result.normalized.rpartition("@")[0]
+                group[1][result.normalized] = Target(
+                    key=result.normalized,
+                    rcpt=f"{local}@{result.domain}",
+                    domain=result.domain,
+                    smtputf8=Flag.SMTPUTF8 in result.flags,
+                )
+    if not groups:
+        return {}, {}
+    helo = settings.helo or default_helo()
+    config = SmtpConfig(
+        port=settings.smtp_port,
+        helo=helo,
+        mail_from=settings.mail_from or f"verify@{helo}",
+        timeout=settings.smtp_timeout,
+        per_host=settings.smtp_per_host,
+        concurrency=settings.smtp_concurrency,
+        greylist_delay=settings.greylist_delay,
+        greylist_retries=settings.greylist_retries,
+        starttls=settings.starttls,
+    )
+    prober = Prober(config, warn=notes.append)
+    total = sum(len(targets) for _, targets in groups.values())
+    seen_keys: set[str] = set()
+
+    def on_result(key: str, probe: Probe) -> None:
+        if key not in seen_keys:
+            seen_keys.add(key)
+            progress("smtp", 1, total)
+
+    prober.on_result = on_result
+    store = Store(settings.home) if settings.use_cache else None
+    domains = sorted({t.domain for _, targets in groups.values() for t in targets.values()})
+    if store is not None:
+        prober.catchall.update(store.get_catchall(domains))
+    known = dict(prober.catchall)
+    progress("smtp", 0, total)
+    try:
+        asyncio.run(prober.run((hosts, list(t.values())) for hosts, t in groups.values()))
+    finally:
+        egress["mx_hosts_contacted"] = len(prober.egress.hosts)
+        egress["smtp_sessions"] = prober.egress.sessions
+        egress["rcpt_commands"] = prober.egress.rcpt
+        egress["tls_sessions"] = prober.egress.tls
+        decided = {d: bool(v) for d, v in prober.catchall.items() if v is not None}
+        if store is not None:
+            fresh = {d: v for d, v in decided.items() if known.get(d) != v}
+            if fresh:
+                store.put_catchall(fresh, CATCHALL_TTL)
+            store.close()
+    return prober.results, decided
+
+
+CATCHALL_TTL = 86_400.0
 
 
 def resolve_domains(
@@ -242,7 +351,9 @@ def verify(
                         domains.add(result.domain)
                 progress("scan", batch.height, src.lines)
             infos = resolve_domains(sorted(domains), settings, egress, progress)
-            lookup = _with_dns(memo, infos)
+            del domains
+            probes, catchall = probe_mailboxes(src, memo, infos, settings, egress, notes, progress)
+            lookup = _with_network(memo, infos, probes, catchall)
         writer = csvio.Writer(output, src.out_separator)
         try:
             writer.header(src.out_header)

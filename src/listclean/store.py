@@ -19,6 +19,11 @@ CREATE TABLE IF NOT EXISTS domains (
     data    TEXT NOT NULL,
     expires REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS catchall (
+    domain     TEXT PRIMARY KEY,
+    accept_all INTEGER NOT NULL,
+    expires    REAL NOT NULL
+);
 """
 
 
@@ -76,4 +81,26 @@ class Store:
             self.db.execute("BEGIN")
             self.db.executemany(
                 "INSERT OR REPLACE INTO domains(domain, data, expires) VALUES (?, ?, ?)", rows
+            )
+
+    def get_catchall(self, domains: list[str], now: float | None = None) -> dict[str, bool]:
+        now = time.time() if now is None else now
+        out: dict[str, bool] = {}
+        for i in range(0, len(domains), 500):
+            chunk = domains[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT domain, accept_all FROM catchall WHERE expires > ? AND domain IN ({marks})",  # noqa: S608, E501 - placeholders only
+                [now, *chunk],
+            )
+            out.update((d, bool(a)) for d, a in rows)
+        return out
+
+    def put_catchall(self, items: dict[str, bool], ttl: float, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO catchall(domain, accept_all, expires) VALUES (?, ?, ?)",
+                [(d, int(a), now + ttl) for d, a in items.items()],
             )

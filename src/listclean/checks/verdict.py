@@ -84,3 +84,22 @@ def apply_dns(result: Result, reason: Reason | None, mx: str) -> Result:
     if result.reason is Reason.DISPOSABLE or reason is None:
         return result.evolve(mx=mx)
     return result.evolve(reason=reason, mx=mx)
+
+
+def apply_smtp(
+    result: Result, reason: Reason, code: str, reply: str, host: str, accept_all: bool
+) -> Result:
+    """Merge an RCPT probe into a result that DNS left undecided.
+
+    An accepted address on a domain that also accepted a random local part is only
+    risky/accept_all (the real reply is kept as evidence).
+    """
+    if result.reason is not Reason.NOT_PROBED:
+        return result
+    flags = result.flags
+    if reason is Reason.ACCEPTED and accept_all:
+        reason = Reason.ACCEPT_ALL
+        flags = (*flags, Flag.ACCEPT_ALL)
+    return result.evolve(
+        reason=reason, smtp_code=code, smtp_reply=reply, mx=host or result.mx, flags=flags
+    )

@@ -1,0 +1,134 @@
+"""SMTP reply classification: (code, enhanced status code, text) -> Reason. Pure.
+
+Each rule names the real replies it was written for; tests/test_replies.py has one row per
+reply, with its source. The order matters: a blocklist text decides before a 5.1.x code
+(Spamhaus rejections come as "550 5.7.1" but also as plain "554"), and a "mailbox full"
+before a generic 452/552.
+
+Kinds of outcome:
+- ACCEPTED: the server takes the recipient (250/251).
+- a final verdict for the address: MAILBOX_NOT_FOUND, MAILBOX_DISABLED, MAILBOX_FULL.
+- host-level trouble: IP_BLOCKED (stop probing the host), RATE_LIMITED (back off).
+- GREYLISTED / SMTP_ERROR: temporary (4xx) replies are retried later; what is still 4xx at
+  the end keeps that reason. A 5xx that says nothing about the mailbox is SMTP_ERROR, never
+  "undeliverable": a failure to read a server is unknown.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from listclean.model import Reason
+
+_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+BLOCKED = re.compile(
+    r"spamhaus|spamcop|barracuda|sorbs|\bdnsbl\b|\brbl\b|block ?list|black ?list|"
+    r"\bblocked\b|poor reputation|bad reputation|low reputation|reputation of|"
+    r"client host rejected|not allowed to send|banned|listed (at|on|in)|"
+    r"ip(v4|v6)? (address )?.*(rejected|refused|blocked)|access denied.*\bip\b|"
+    r"too much spam|service unavailable; client",
+    re.IGNORECASE,
+)
+RATE = re.compile(
+    r"too many (connections|concurrent|sessions|messages|recipients from)|rate limit|"
+    r"rate-limit|ratelimit|throttl|slow down|connection rate|try again (in|after) a while|"
+    r"exceeded .*(limit|quota) for|too fast",
+    re.IGNORECASE,
+)
+FULL = re.compile(
+    r"mailbox (is )?full|over ?quota|quota exceeded|exceeded (its|the|storage)|"
+    r"insufficient (system )?storage|storage (space|allocation)|out of (disk )?space|"
+    r"mailbox size limit",
+    re.IGNORECASE,
+)
+DISABLED = re.compile(
+    r"disabled|deactivated|inactive|suspended|no longer (active|in use|available)|"
+    r"account (has been |is )?(closed|expired|locked|blocked)|mailbox (is )?locked",
+    re.IGNORECASE,
+)
+NOT_FOUND = re.compile(
+    r"user unknown|unknown user|no such (user|mailbox|recipient|account|address)|"
+    r"(user|mailbox|recipient|address|account) (does not|doesn't|not) exist|"
+    r"not found|invalid (recipient|mailbox|address|user)|recipient (address )?unknown|"
+    r"unknown (recipient|mailbox|address)|mailbox unavailable|no mailbox|"
+    r"unrouteable address|undeliverable address|address rejected: user|"
+    r"is not a valid mailbox|not our customer|no longer (exists|here)|"
+    r"recipient not found|user not found|bad recipient|not a known user|"
+    r"unknown in (relay|local|virtual) recipient table",
+    re.IGNORECASE,
+)
+SENDER = re.compile(r"sender address|sender domain|mail from", re.IGNORECASE)
+GREYLIST = re.compile(
+    r"grey ?list|gray ?list|try again later|please (try again|retry)|retry (later|in)|"
+    r"temporar(il)?y (deferred|rejected|unavailable|blocked)|deferred|come back later",
+    re.IGNORECASE,
+)
+
+
+def enhanced_code(text: str) -> str:
+    """The RFC 3463 enhanced status code at the start of a reply text, or ""."""
+    m = _ENHANCED.match(text.strip())
+    return m.group(0) if m else ""
+
+
+def classify(code: int, text: str) -> Reason:
+    """Classify a reply to RCPT TO (or a banner/MAIL FROM rejection)."""
+    enhanced = enhanced_code(text)
+    klass, subject = code // 100, enhanced[2:].split(".")[0] if enhanced else ""
+    if klass == 2:
+        return Reason.ACCEPTED if code in (250, 251) else Reason.SMTP_ERROR
+    if code == 421 or RATE.search(text):
+        return Reason.RATE_LIMITED  # RFC 5321 §4.2.3: 421 = service closing the channel
+    if BLOCKED.search(text):
+        return Reason.IP_BLOCKED
+    if enhanced.endswith(".2.2") or FULL.search(text) or (code == 552 and not enhanced):
+        return Reason.MAILBOX_FULL  # RFC 3463 X.2.2 mailbox full
+    if klass == 4:
+        if enhanced in ("4.2.0", "4.7.1", "4.7.0") or GREYLIST.search(text) or code in (450, 451):
+            return Reason.GREYLISTED
+        return Reason.SMTP_ERROR
+    if klass == 5:
+        if enhanced in ("5.1.7", "5.1.8") or SENDER.search(text):
+            return Reason.SMTP_ERROR  # our MAIL FROM was refused: says nothing of the mailbox
+        if enhanced.startswith("5.2.1") or DISABLED.search(text):
+            return Reason.MAILBOX_DISABLED  # RFC 3463 X.2.1 mailbox disabled
+        if subject == "1":
+            return Reason.MAILBOX_NOT_FOUND  # X.1.x addressing status (5.1.8: bad *sender*)
+        if code in (550, 551, 553) and NOT_FOUND.search(text):
+            return Reason.MAILBOX_NOT_FOUND
+        if code == 554 and not enhanced and NOT_FOUND.search(text):
+            return Reason.MAILBOX_NOT_FOUND
+    return Reason.SMTP_ERROR
+
+
+TEMPORARY = {Reason.GREYLISTED, Reason.SMTP_ERROR}
+HOST_LEVEL = {Reason.IP_BLOCKED, Reason.RATE_LIMITED}
+
+MAX_REPLY_CHARS = 200
+
+
+def sanitize_reply(text: str) -> str:
+    """Remote text made safe for a CSV cell: no control characters, capped length, and no
+    leading = + - @ that a spreadsheet would read as a formula (OWASP CSV injection)."""
+    cleaned = "".join(
+        " " if unicodedata.category(ch)[0] == "C" else ch for ch in text[: MAX_REPLY_CHARS * 4]
+    )
+    cleaned = " ".join(cleaned.split())
+    if len(cleaned) > MAX_REPLY_CHARS:
+        cleaned = cleaned[: MAX_REPLY_CHARS - 1] + "…"
+    if cleaned[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        cleaned = "'" + cleaned
+    return cleaned
+
+
+# Providers whose MX hosts accept every RCPT and bounce later, so a probe proves nothing.
+# Matched on the MX host name (suffix). Yahoo and AOL share the yahoodns.net inbound hosts
+# ("mta5.am0.yahoodns.net"), which answer 250 for any local part.
+UNVERIFIABLE_MX_SUFFIXES = ("yahoodns.net", "yahoo.com", "aol.com")
+
+
+def provider_unverifiable(mx_host: str) -> bool:
+    host = mx_host.lower().rstrip(".")
+    return any(host == s or host.endswith("." + s) for s in UNVERIFIABLE_MX_SUFFIXES)

@@ -1,0 +1,510 @@
+"""SMTP RCPT probes: a small bounded asyncio client and a per-MX-host scheduler.
+
+The conversation (RFC 5321): banner -> EHLO -> STARTTLS when offered (opportunistic,
+RFC 7435: the addresses travel encrypted, certificates are not verified since MX hosts rarely
+present one for their name) -> EHLO -> MAIL FROM -> RCPT TO ... -> RSET -> ... -> QUIT.
+Never DATA: listclean never sends a message.
+
+Scheduling:
+- work is grouped by MX host list, not by domain (one provider serves thousands of domains);
+- each host gets at most ``per_host`` sessions at once, all hosts together ``concurrency``;
+- a session is reused for many recipients, and closed before stock Postfix's limits bite:
+  after MAX_ERRORS rejected commands (smtpd_soft_error_limit 10 slows every reply to 1 s,
+  smtpd_hard_error_limit 20 disconnects), after MAX_RCPT_PER_SESSION recipients, after
+  SESSION_SECONDS, or as soon as replies turn slow (the server is tarpitting us);
+- 421 / rate-limit replies back the host off; if it keeps refusing, its remaining addresses
+  are ``rate_limited``. Blocklist replies stop the host at once (``ip_blocked``);
+- greylisted (4xx) addresses are parked and probed again after ``greylist_delay`` while other
+  work goes on, at most ``greylist_retries`` times;
+- when connections to several distinct hosts all fail and none ever succeeded, outbound
+  port 25 looks blocked: everything left is ``smtp_unreachable`` and one warning is raised.
+
+Everything a remote server controls is bounded: line length, reply lines and bytes, the time
+for each reply, and the length of a session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import secrets
+import ssl
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from listclean.checks.replies import HOST_LEVEL, TEMPORARY, classify, sanitize_reply
+from listclean.model import Reason
+from listclean.probes.dns import MxHost
+
+MAX_LINE = 4096  # bytes in one reply line (RFC 5321 §4.5.3.1.5 allows 512)
+MAX_REPLY_LINES = 64
+MAX_REPLY_BYTES = 64 * 1024
+MAX_ERRORS = 8  # rejected commands per session before reconnecting (Postfix soft limit 10)
+MAX_RCPT_PER_SESSION = 500
+MAX_RCPT_PER_TRANSACTION = 50  # then RSET (Postfix counts RSET as junk: limit 100)
+SESSION_SECONDS = 300.0
+SLOW_REPLY = 0.9  # seconds: Postfix sleeps 1 s per reply once it counts us as an error source
+CONNECT_FAILURES_FOR_BLOCKED = 3  # distinct hosts, with no success at all
+RATE_LIMIT_RETRIES = 3
+BACKOFF_BASE = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    key: str  # the normalized address: where the verdict goes
+    rcpt: str  # what RCPT TO carries: local part as typed @ A-label domain
+    domain: str  # A-label domain
+    smtputf8: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    reason: Reason
+    code: str = ""
+    reply: str = ""
+    host: str = ""
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    port: int = 25
+    helo: str = "localhost"
+    mail_from: str = ""
+    timeout: float = 30.0
+    per_host: int = 2
+    concurrency: int = 20
+    greylist_delay: float = 180.0
+    greylist_retries: int = 2
+    starttls: bool = True
+    backoff: float = BACKOFF_BASE
+
+
+@dataclass
+class Egress:
+    sessions: int = 0
+    rcpt: int = 0
+    tls: int = 0
+    hosts: set[str] = field(default_factory=set)
+
+
+class SmtpFailure(Exception):
+    """A session-level failure: the connection, the banner, or the server's behaviour."""
+
+    def __init__(self, reason: Reason, text: str = "", code: int = 0, connect: bool = False):
+        super().__init__(text)
+        self.reason = reason
+        self.text = text
+        self.code = code
+        self.connect = connect
+
+
+_REPLY_LINE = re.compile(rb"^([2-5][0-9][0-9])([ -]|$)(.*)$", re.DOTALL)
+
+
+class Connection:
+    """One SMTP connection with bounded reads."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        timeout: float,
+        host: str,
+    ) -> None:
+        self.reader, self.writer, self.timeout, self.host = reader, writer, timeout, host
+        self.extensions: set[str] = set()
+        self.tls = False
+
+    @classmethod
+    async def open(cls, host: str, address: str, port: int, timeout: float) -> Connection:
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(address, port, limit=MAX_LINE), timeout
+            )
+        except TimeoutError:
+            raise SmtpFailure(
+                Reason.SMTP_TIMEOUT, f"connect to {host} [{address}]:{port} timed out", connect=True
+            ) from None
+        except OSError as exc:
+            raise SmtpFailure(
+                Reason.SMTP_UNREACHABLE,
+                f"connect to {host} [{address}]:{port}: {exc.strerror or exc}",
+                connect=True,
+            ) from None
+        return cls(reader, writer, timeout, host)
+
+    async def reply(self) -> tuple[int, list[str]]:
+        """Read one (possibly multi-line) reply within the timeout, bounded in size."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        lines: list[str] = []
+        size = 0
+        code = 0
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise SmtpFailure(Reason.SMTP_TIMEOUT, f"{self.host}: reply timed out")
+            try:
+                raw = await asyncio.wait_for(self.reader.readuntil(b"\n"), remaining)
+            except TimeoutError:
+                raise SmtpFailure(Reason.SMTP_TIMEOUT, f"{self.host}: reply timed out") from None
+            except asyncio.LimitOverrunError:
+                raise SmtpFailure(
+                    Reason.SMTP_ERROR, f"{self.host}: reply line longer than {MAX_LINE} bytes"
+                ) from None
+            except asyncio.IncompleteReadError:
+                raise SmtpFailure(Reason.SMTP_ERROR, f"{self.host}: connection closed") from None
+            except OSError as exc:
+                raise SmtpFailure(Reason.SMTP_ERROR, f"{self.host}: {exc}") from None
+            size += len(raw)
+            match = _REPLY_LINE.match(raw.rstrip(b"\r\n"))
+            if match is None:
+                raise SmtpFailure(Reason.SMTP_ERROR, f"{self.host}: not an SMTP reply")
+            line_code = int(match.group(1))
+            if code and line_code != code:
+                raise SmtpFailure(Reason.SMTP_ERROR, f"{self.host}: inconsistent reply codes")
+            code = line_code
+            lines.append(match.group(3).decode("utf-8", "replace"))
+            if size > MAX_REPLY_BYTES or len(lines) > MAX_REPLY_LINES:
+                raise SmtpFailure(Reason.SMTP_ERROR, f"{self.host}: reply too long")
+            if match.group(2) != b"-":
+                return code, lines
+
+    async def send(self, line: str) -> tuple[int, list[str]]:
+        try:
+            self.writer.write(line.encode("utf-8") + b"\r\n")
+            await asyncio.wait_for(self.writer.drain(), self.timeout)
+        except TimeoutError:
+            raise SmtpFailure(Reason.SMTP_TIMEOUT, f"{self.host}: write timed out") from None
+        except OSError as exc:
+            raise SmtpFailure(Reason.SMTP_ERROR, f"{self.host}: {exc}") from None
+        return await self.reply()
+
+    async def command(self, line: str) -> tuple[int, str]:
+        code, lines = await self.send(line)
+        return code, " ".join(lines)
+
+    async def hello(self, helo: str) -> None:
+        code, lines = await self.send(f"EHLO {helo}")
+        if code == 250:
+            self.extensions = {ln.split(" ", 1)[0].upper() for ln in lines[1:]}
+            return
+        code, text = await self.command(f"HELO {helo}")
+        if code != 250:
+            raise SmtpFailure(_session_reason(code, text), f"{code} {text}", code)
+        self.extensions = set()
+
+    async def starttls(self, helo: str) -> bool:
+        code, _ = await self.command("STARTTLS")
+        if code != 220:
+            return False
+        context = ssl.create_default_context()
+        # Opportunistic TLS (RFC 7435): encrypt against passive observers; MX certificates
+        # rarely match, and a failed verification must not turn into a cleartext retry.
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        try:
+            await asyncio.wait_for(
+                self.writer.start_tls(context, server_hostname=self.host), self.timeout
+            )
+        except (TimeoutError, ssl.SSLError, OSError) as exc:
+            raise SmtpFailure(
+                Reason.SMTP_ERROR, f"{self.host}: TLS handshake failed: {exc}"
+            ) from None
+        self.tls = True
+        await self.hello(helo)
+        return True
+
+    async def close(self, polite: bool = True) -> None:
+        if polite:
+            with contextlib.suppress(Exception):
+                self.writer.write(b"QUIT\r\n")
+                await asyncio.wait_for(self.writer.drain(), 2)
+                await asyncio.wait_for(self.reader.readuntil(b"\n"), 2)
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.writer.wait_closed(), 2)
+
+
+def _session_reason(code: int, text: str) -> Reason:
+    reason = classify(code, text)
+    if reason in HOST_LEVEL:
+        return reason
+    return Reason.SMTP_ERROR
+
+
+@dataclass
+class _Parked:
+    target: Target
+    due: float
+    attempts: int
+    last: Probe
+
+
+class Prober:
+    """Probes many host groups with global and per-host limits. One per run."""
+
+    def __init__(self, config: SmtpConfig, warn: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self.egress = Egress()
+        self.warn = warn or (lambda message: None)
+        self.results: dict[str, Probe] = {}
+        self.catchall: dict[str, bool | None] = {}
+        self.connect_failed: set[str] = set()
+        self.connect_ok: set[str] = set()
+        self.port25_blocked = False
+        self._sem: asyncio.Semaphore | None = None
+        self.on_result: Callable[[str, Probe], None] | None = None
+
+    def record(self, target: Target, probe: Probe) -> None:
+        self.results[target.key] = probe
+        if self.on_result is not None:
+            self.on_result(target.key, probe)
+
+    def note_connect(self, host: str, ok: bool) -> None:
+        if ok:
+            self.connect_ok.add(host)
+            return
+        self.connect_failed.add(host)
+        if (
+            not self.connect_ok
+            and len(self.connect_failed) >= CONNECT_FAILURES_FOR_BLOCKED
+            and not self.port25_blocked
+        ):
+            self.port25_blocked = True
+            self.warn(
+                f"connections to {len(self.connect_failed)} different mail servers on port "
+                f"{self.config.port} all failed: outbound port {self.config.port} looks blocked "
+                "from this machine (many ISPs and clouds block it); remaining addresses are "
+                "marked unknown/smtp_unreachable"
+            )
+
+    async def run(self, groups: Iterable[tuple[tuple[MxHost, ...], list[Target]]]) -> None:
+        self._sem = asyncio.Semaphore(self.config.concurrency)
+        await asyncio.gather(*(HostWorker(self, hosts, targets).run() for hosts, targets in groups))
+
+
+class HostWorker:
+    """All the addresses whose domains share one MX host list."""
+
+    def __init__(self, prober: Prober, hosts: tuple[MxHost, ...], targets: list[Target]) -> None:
+        self.prober = prober
+        self.config = prober.config
+        self.hosts = hosts
+        self.name = hosts[0].name
+        self.queue: deque[Target] = deque(targets)
+        self.parked: list[_Parked] = []
+        self.attempts: dict[str, int] = {}
+        self.stopped: Probe | None = None
+        self.rate_strikes = 0
+        self.needs_utf8 = any(t.smtputf8 for t in targets)
+
+    def finish_all(self, probe: Probe) -> None:
+        while self.queue:
+            self.prober.record(self.queue.popleft(), probe)
+        for parked in self.parked:
+            self.prober.record(parked.target, probe)
+        self.parked.clear()
+
+    async def run(self) -> None:
+        while True:
+            await self._round()
+            if self.stopped is not None or self.prober.port25_blocked:
+                break
+            if not self.parked:
+                return
+            # Greylisting: wait for the earliest parked address, then probe the due ones again.
+            due = min(p.due for p in self.parked)
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            now = time.monotonic()
+            ready = [p for p in self.parked if p.due <= now]
+            self.parked = [p for p in self.parked if p.due > now]
+            for p in ready:
+                self.attempts[p.target.key] = p.attempts
+                self.queue.append(p.target)
+        if self.prober.port25_blocked and self.stopped is None:
+            self.stopped = Probe(
+                Reason.SMTP_UNREACHABLE, "", "outbound port looks blocked", self.name
+            )
+        assert self.stopped is not None
+        self.finish_all(self.stopped)
+
+    async def _round(self) -> None:
+        sessions = max(1, min(self.config.per_host, len(self.queue)))
+        await asyncio.gather(*(self._session_loop() for _ in range(sessions)))
+
+    async def _session_loop(self) -> None:
+        assert self.prober._sem is not None
+        while self.queue and self.stopped is None and not self.prober.port25_blocked:
+            async with self.prober._sem:
+                if not self.queue or self.stopped is not None:
+                    return
+                try:
+                    conn = await self._connect()
+                except SmtpFailure as exc:
+                    await self._session_failed(exc)
+                    continue
+                inflight: list[Target] = []
+                try:
+                    await self._transactions(conn, inflight)
+                    await conn.close()
+                except SmtpFailure as exc:
+                    await conn.close(polite=False)
+                    self._retry_inflight(inflight, exc)
+
+    async def _connect(self) -> Connection:
+        """Hosts in preference order; fall over to the next on refusal or timeout."""
+        failure: SmtpFailure | None = None
+        for host in self.hosts:
+            for address in host.addresses:
+                try:
+                    conn = await Connection.open(
+                        host.name, address, self.config.port, self.config.timeout
+                    )
+                except SmtpFailure as exc:
+                    failure = exc
+                    self.prober.note_connect(host.name, ok=False)
+                    continue
+                self.prober.note_connect(host.name, ok=True)
+                self.prober.egress.sessions += 1
+                self.prober.egress.hosts.add(host.name)
+                try:
+                    code, lines = await conn.reply()
+                    if code != 220:
+                        text = " ".join(lines)
+                        raise SmtpFailure(_session_reason(code, text), text, code)
+                    await conn.hello(self.config.helo)
+                    if self.config.starttls and "STARTTLS" in conn.extensions:
+                        if await conn.starttls(self.config.helo):
+                            self.prober.egress.tls += 1
+                except SmtpFailure:
+                    await conn.close(polite=False)
+                    raise
+                return conn
+        assert failure is not None
+        raise failure
+
+    async def _session_failed(self, exc: SmtpFailure) -> None:
+        probe = Probe(exc.reason, str(exc.code or ""), sanitize_reply(exc.text), self.name)
+        if exc.reason is Reason.RATE_LIMITED:
+            self.rate_strikes += 1
+            if self.rate_strikes > RATE_LIMIT_RETRIES:
+                self.stopped = probe
+                return
+            await asyncio.sleep(self.config.backoff * 2 ** (self.rate_strikes - 1))
+            return
+        # unreachable, timed out, blocked, or a broken server: nothing more to learn here
+        self.stopped = probe
+
+    def _retry_inflight(self, inflight: list[Target], exc: SmtpFailure) -> None:
+        """The connection broke mid-conversation: the address in flight gets one more try."""
+        if exc.reason in HOST_LEVEL:
+            probe = Probe(exc.reason, str(exc.code or ""), sanitize_reply(exc.text), self.name)
+            for target in inflight:
+                self.prober.record(target, probe)
+            if exc.reason is Reason.IP_BLOCKED:
+                self.stopped = probe
+            else:
+                self.rate_strikes += 1
+                if self.rate_strikes > RATE_LIMIT_RETRIES:
+                    self.stopped = probe
+            return
+        for target in inflight:
+            tries = self.attempts.get(target.key, 0) + 1
+            self.attempts[target.key] = tries
+            if tries >= 2:
+                probe = Probe(exc.reason, str(exc.code or ""), sanitize_reply(exc.text), self.name)
+                self.prober.record(target, probe)
+            else:
+                self.queue.append(target)
+
+    async def _transactions(self, conn: Connection, inflight: list[Target]) -> None:
+        config = self.config
+        started = time.monotonic()
+        errors = rcpts = in_transaction = 0
+        utf8 = self.needs_utf8 and "SMTPUTF8" in conn.extensions
+        while self.queue and self.stopped is None:
+            if (
+                errors >= MAX_ERRORS
+                or rcpts >= MAX_RCPT_PER_SESSION
+                or time.monotonic() - started > SESSION_SECONDS
+            ):
+                return  # reconnect before the server's limits bite
+            if in_transaction >= MAX_RCPT_PER_TRANSACTION:
+                await conn.command("RSET")
+                in_transaction = 0
+            target = self.queue.popleft()
+            if target.smtputf8 and "SMTPUTF8" not in conn.extensions:
+                # RFC 6531 §3.4: a UTF-8 address must not be sent to a server that does not
+                # offer SMTPUTF8. We cannot ask, so we do not know.
+                self.prober.record(
+                    target,
+                    Probe(Reason.SMTP_ERROR, "", "server does not offer SMTPUTF8", conn.host),
+                )
+                continue
+            inflight[:] = [target]
+            if in_transaction == 0:
+                sender = f"MAIL FROM:<{config.mail_from}>" + (" SMTPUTF8" if utf8 else "")
+                code, text = await conn.command(sender)
+                if code != 250:
+                    reason = _session_reason(code, text)
+                    raise SmtpFailure(reason, f"MAIL FROM refused: {code} {text}", code)
+            t0 = time.monotonic()
+            code, text = await conn.command(f"RCPT TO:<{target.rcpt}>")
+            slow = time.monotonic() - t0 > SLOW_REPLY
+            rcpts += 1
+            in_transaction += 1
+            self.prober.egress.rcpt += 1
+            inflight.clear()
+            if code >= 400:
+                errors += 1
+            reason = classify(code, text)
+            probe = Probe(reason, str(code), sanitize_reply(text), conn.host)
+            if reason in HOST_LEVEL:
+                self.prober.record(target, probe)
+                if reason is Reason.IP_BLOCKED:
+                    self.stopped = probe
+                    return
+                self.rate_strikes += 1
+                if self.rate_strikes > RATE_LIMIT_RETRIES:
+                    self.stopped = probe
+                    return
+                await asyncio.sleep(config.backoff * 2 ** (self.rate_strikes - 1))
+                return
+            if 400 <= code < 500 and reason in TEMPORARY:
+                self._park(target, probe)
+            else:
+                self.prober.record(target, probe)
+            if reason is Reason.ACCEPTED and target.domain not in self.prober.catchall:
+                errors += await self._probe_catchall(conn, target.domain)
+                rcpts += 1
+                in_transaction += 1
+            if slow:
+                return  # the server is delaying replies (tarpit): start afresh
+
+    async def _probe_catchall(self, conn: Connection, domain: str) -> int:
+        """RCPT a random local part once per domain: accepted too means catch-all."""
+        self.prober.catchall[domain] = None  # in progress
+        local = "lc-" + secrets.token_hex(8)
+        code, _ = await conn.command(f"RCPT TO:<{local}@{domain}>")
+        self.prober.egress.rcpt += 1
+        reason = classify(code, "")
+        if reason is Reason.ACCEPTED:
+            self.prober.catchall[domain] = True
+        elif code >= 500:
+            self.prober.catchall[domain] = False
+        else:
+            self.prober.catchall.pop(domain, None)  # undecided: try again with the next address
+        return 1 if code >= 400 else 0
+
+    def _park(self, target: Target, probe: Probe) -> None:
+        tries = self.attempts.get(target.key, 0)
+        if tries >= self.config.greylist_retries:
+            self.prober.record(target, probe)
+            return
+        due = time.monotonic() + self.config.greylist_delay
+        self.parked.append(_Parked(target, due, tries + 1, probe))
+        self.prober.record(target, probe)  # provisional: replaced if a retry decides
