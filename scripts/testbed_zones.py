@@ -1,7 +1,10 @@
-"""Write the testbed's zone files (RFC 6761 .test names only) into the directory given.
+"""Write the testbed's data into the directory given.
 
-lab.test   hand-written cases the integration tests assert on (see tests/test_testbed.py)
-bench.test 50,000 generated domains d00000..d49999 over 50 MX hosts, for bench/ scripts
+testbed_zones.py DIR             zone files (RFC 6761 .test names only) for Unbound:
+    lab.test   hand-written cases the integration tests assert on (tests/test_testbed_*.py)
+    bench.test 50,000 generated domains d00000..d49999 over 50 MX hosts, for bench/
+testbed_zones.py --postfix DIR   Postfix lookup tables: recipients (relay_recipient_maps)
+                                 and access (check_recipient_access)
 """
 
 import sys
@@ -44,10 +47,46 @@ private IN MX 10 mxpriv.lab.test.
 mxpriv IN A 10.9.8.7
 ; internationalized domain, by its A-label (bücher.lab.test)
 xn--bcher-kva IN MX 10 mx1.lab.test.
+; 20,000 mailboxes on one MX host, for bench/smtp.py
+bulk IN MX 10 mx1.lab.test.
 """
+
+USERS = ["ann", "bob", "carol", "full", "gone"]
+BULK = 20_000  # u00000..u19999@bulk.lab.test exist, except every 10th (u00009, u00019, ...)
+
+RECIPIENTS = (
+    [
+        f"{u}@{d} OK"
+        for d in (
+            "good.lab.test",
+            "pref.lab.test",
+            "limited.lab.test",
+            "grey.lab.test",
+            "xn--bcher-kva.lab.test",
+            "amx.lab.test",
+        )
+        for u in USERS
+    ]
+    + ["@catchall.lab.test OK"]
+    + [f"u{i:05d}@bulk.lab.test OK" for i in range(BULK) if i % 10 != 9]
+)
+
+ACCESS = [
+    "full@good.lab.test 552 5.2.2 Mailbox full",
+    "gone@good.lab.test 550 5.2.1 Mailbox disabled",
+    "grey.lab.test 450 4.2.0 Greylisted, please try again later",
+]
+
+
+def postfix(out: Path) -> None:
+    (out / "recipients").write_text("\n".join(RECIPIENTS) + "\n")
+    (out / "access").write_text("\n".join(ACCESS) + "\n")
 
 
 def main() -> None:
+    if sys.argv[1] == "--postfix":
+        postfix(Path(sys.argv[2]))
+        return
     out = Path(sys.argv[1])
     (out / "lab.test.zone").write_text(HEADER.format(zone="lab.test") + LAB)
     lines = [HEADER.format(zone="bench.test")]

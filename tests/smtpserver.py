@@ -210,7 +210,16 @@ class Lab:
     def close(self) -> None:
         for c in self.controllers:
             c.stop()
-        for s in self.servers:
-            self.loop.call_soon_threadsafe(s.close)
+
+        async def shutdown() -> None:
+            for server in self.servers:
+                server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()

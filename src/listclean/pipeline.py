@@ -332,6 +332,7 @@ def verify(
     try:
         memo = Memo(checker)
         lookup: Callable[[str], Result] = memo.get
+        timings: dict[str, float] = {}
         egress: dict[str, Any] = {
             "dns_queries": 0,
             "domains_resolved": 0,
@@ -343,6 +344,7 @@ def verify(
         }
         if not settings.offline:
             domains: set[str] = set()
+            clock = time.perf_counter()
             progress("scan", 0, src.lines)
             for batch in src.batches(settings.batch_rows):
                 for raw in src.emails(batch):
@@ -350,9 +352,14 @@ def verify(
                     if needs_dns(result):
                         domains.add(result.domain)
                 progress("scan", batch.height, src.lines)
+            timings["scan_s"] = round(time.perf_counter() - clock, 3)
+            clock = time.perf_counter()
             infos = resolve_domains(sorted(domains), settings, egress, progress)
+            timings["dns_s"] = round(time.perf_counter() - clock, 3)
+            clock = time.perf_counter()
             del domains
             probes, catchall = probe_mailboxes(src, memo, infos, settings, egress, notes, progress)
+            timings["smtp_s"] = round(time.perf_counter() - clock, 3)
             lookup = _with_network(memo, infos, probes, catchall)
         writer = csvio.Writer(output, src.out_separator)
         try:
@@ -360,6 +367,7 @@ def verify(
             tally = Tally()
             seen: dict[str, int] = {}
             row = 1
+            clock = time.perf_counter()
             progress("write", 0, src.lines)
             for batch in src.batches(settings.batch_rows):
                 emails = src.emails(batch)
@@ -371,6 +379,7 @@ def verify(
                 row += batch.height
                 progress("write", batch.height, src.lines)
             output_sha = writer.commit()
+            timings["write_s"] = round(time.perf_counter() - clock, 3)
         except BaseException:
             writer.abort()
             raise
@@ -385,6 +394,7 @@ def verify(
             "finished": finished.isoformat(),
             "duration_s": round(duration, 3),
             "rows_per_s": round(tally.rows / duration, 1) if duration > 0 else 0.0,
+            "stages": timings,
             "user": _user(),
             "host": platform.node(),
         },

@@ -1,0 +1,80 @@
+"""End to end against the real Unbound + Postfix testbed (scripts/testbed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import read_csv, run_cli
+
+LIST = """id,email
+1,ann@good.lab.test
+2,nobody@good.lab.test
+3,full@good.lab.test
+4,gone@good.lab.test
+5,anyone@catchall.lab.test
+6,ann@grey.lab.test
+7,ann@limited.lab.test
+8,bob@limited.lab.test
+9,zz@limited.lab.test
+10,bob@pref.lab.test
+11,ann@bücher.lab.test
+12,ann@amx.lab.test
+13,x@nullmx.lab.test
+14,x@nope.lab.test
+15,Ann@good.lab.test
+"""
+
+
+def verify(tmp_path: Path, testbed: str, *extra: str) -> tuple[dict[str, list[str]], dict]:
+    src = tmp_path / "lab.csv"
+    src.write_text(LIST)
+    out = tmp_path / "lab.verified.csv"
+    proc = run_cli(
+        "verify",
+        str(src),
+        "-o",
+        str(out),
+        "--allow-test-domains",
+        "--allow-private-mx",
+        "--nameserver",
+        testbed,
+        "--helo",
+        "probe.lab.test",
+        "--greylist-delay",
+        "0.5",
+        *extra,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = read_csv(out)
+    report = json.loads((tmp_path / "lab.verified.report.json").read_text())
+    return {r[0]: r for r in rows[1:]}, report
+
+
+def test_postfix_end_to_end(tmp_path: Path, testbed: str) -> None:
+    rows, report = verify(tmp_path, testbed, "--no-cache")
+    got = {k: (r[2], r[3]) for k, r in rows.items()}
+    assert got["1"] == ("deliverable", "accepted")
+    assert got["2"] == ("undeliverable", "mailbox_not_found")
+    assert "User unknown in relay recipient table" in rows["2"][9]
+    assert got["3"] == ("risky", "mailbox_full")
+    assert got["4"] == ("undeliverable", "mailbox_disabled")
+    assert got["5"] == ("risky", "accept_all")
+    assert got["6"] == ("unknown", "greylisted")
+    assert got["7"] == got["8"] == ("deliverable", "accepted")  # despite mx5's anvil limit
+    assert got["9"] == ("undeliverable", "mailbox_not_found")
+    assert got["10"] == ("deliverable", "accepted")
+    assert got["11"] == ("deliverable", "accepted")  # RCPT TO carries the A-label domain
+    assert got["12"] == ("deliverable", "accepted")  # implicit MX
+    assert got["13"] == ("undeliverable", "null_mx")
+    assert got["14"] == ("undeliverable", "invalid_domain")
+    assert got["15"] == ("deliverable", "accepted")  # local part as typed: Postfix folds case
+    egress = report["egress"]
+    assert egress["mx_hosts_contacted"] == 5
+    assert egress["tls_sessions"] >= 1  # STARTTLS offered by the testbed and used
+    assert egress["smtp_sessions"] <= 12
+
+
+def test_postfix_no_starttls(tmp_path: Path, testbed: str) -> None:
+    _, report = verify(tmp_path, testbed, "--no-cache", "--no-starttls")
+    assert report["egress"]["tls_sessions"] == 0
