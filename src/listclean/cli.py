@@ -124,6 +124,19 @@ def verify(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the cache for this run.")
     ] = False,
+    cache_ttl: Annotated[
+        float, typer.Option(help="Days a decided verdict is kept and reused (retention).")
+    ] = 30.0,
+    smtp_per_host: Annotated[
+        int, typer.Option(help="Most SMTP sessions open at once to one MX host.")
+    ] = 2,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log each probed address on stderr.")
+    ] = False,
+    show_addresses: Annotated[
+        bool,
+        typer.Option("--show-addresses", help="Log addresses in full (default: j***@example.com)."),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")
     ] = False,
@@ -160,15 +173,33 @@ def verify(
         home=default_home(),
         use_cache=not no_cache,
         resume=resume,
+        cache_ttl_days=cache_ttl,
+        smtp_per_host=max(1, smtp_per_host),
+        show_addresses=show_addresses,
     )
+    if cache_ttl <= 0:
+        raise _fail("--cache-ttl must be a positive number of days", 2)
+    log = None
+    if verbose:
+        from listclean.vault import redact
+
+        def log(address: str, message: str) -> None:
+            shown = address if show_addresses else redact(address)
+            typer.echo(f"listclean: {shown} {message}", err=True)
+
     interactive = sys.stderr.isatty() and not quiet
     with _progress(interactive) as progress:
         try:
-            result = pipeline.verify(input, output, settings, report_path=report, progress=progress)
+            result = pipeline.verify(
+                input, output, settings, report_path=report, progress=progress, log=log
+            )
+        except pipeline.Interrupted as exc:
+            typer.echo(f"listclean: {exc}", err=True)
+            if settings.use_cache and not settings.offline:
+                typer.echo(f"listclean: resume with: {_resume_command()}", err=True)
+            raise typer.Exit(exc.exit_code) from None
         except ListcleanError as exc:
             raise _fail(str(exc), exc.exit_code) from None
-        except KeyboardInterrupt:
-            raise _fail("interrupted; nothing was written", 130) from None
         except BrokenPipeError:
             raise typer.Exit(0) from None
     for note in result.notices:
@@ -179,6 +210,111 @@ def verify(
         from listclean.report import render_summary
 
         Console(stderr=True).print(render_summary(result.report))
+
+
+cache_app = typer.Typer(help="What listclean keeps in LISTCLEAN_HOME: see it, delete it.")
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("stats")
+def cache_stats(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Counts and sizes of what is kept (never an address).
+
+    Example: [bold]listclean cache stats[/]
+    """
+    import json
+
+    from listclean.store import Store
+
+    home = default_home()
+    store = Store(home)
+    try:
+        stats: dict[str, Any] = dict(store.stats())
+    finally:
+        store.close()
+    stats["home"] = str(home)
+    stats["bytes"] = sum(p.stat().st_size for p in home.iterdir() if p.is_file())
+    if json_out:
+        typer.echo(json.dumps(stats, indent=2))
+        return
+    for key, value in stats.items():
+        typer.echo(f"{key}: {value}")
+
+
+@cache_app.command("purge")
+def cache_purge(
+    older_than: Annotated[
+        float | None,
+        typer.Option(help="Only what is older than this many days (default: everything)."),
+    ] = None,
+) -> None:
+    """Delete kept results. Example: [bold]listclean cache purge --older-than 7[/]"""
+    from listclean.store import Store
+
+    if older_than is not None and older_than < 0:
+        raise _fail("--older-than must be zero or more days", 2)
+    store = Store(default_home())
+    try:
+        deleted = store.purge(None if older_than is None else older_than * 86_400)
+    finally:
+        store.close()
+    typer.echo("deleted: " + ", ".join(f"{n} {table}" for table, n in deleted.items()))
+
+
+@app.command("audit")
+def audit_log(
+    last: Annotated[int, typer.Option("--last", "-n", help="How many recent runs.")] = 20,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the raw JSON lines.")] = False,
+) -> None:
+    """Recent runs from the audit log. Example: [bold]listclean audit -n 5[/]"""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from listclean import audit
+
+    runs = audit.recent(default_home(), max(1, last))
+    if json_out:
+        for run in runs:
+            typer.echo(json.dumps(run))
+        return
+    table = Table(title=f"listclean runs ({default_home() / audit.FILE})")
+    for col in (
+        "run",
+        "state",
+        "started",
+        "input",
+        "rows",
+        "deliverable",
+        "undeliverable",
+        "risky",
+        "unknown",
+        "DNS q",
+        "SMTP sessions",
+        "RCPT",
+    ):
+        table.add_column(col)
+    for run in runs:
+        counts = run.get("counts") or {}
+        egress = run.get("egress") or {}
+        table.add_row(
+            run.get("run_id", ""),
+            run.get("state", ""),
+            str(run.get("started", ""))[:19],
+            str((run.get("input") or {}).get("path", "")),
+            str((run.get("input") or {}).get("rows", "")),
+            *(str(counts.get(k, "")) for k in ("deliverable", "undeliverable", "risky", "unknown")),
+            str(egress.get("dns_queries", "")),
+            str(egress.get("smtp_sessions", "")),
+            str(egress.get("rcpt_commands", "")),
+        )
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)  # a pipe: do not squeeze the table into 80 columns
+    console.print(table)
 
 
 def _rate_column() -> Any:
@@ -237,7 +373,23 @@ class _progress:
             self.bar.stop()
 
 
+def _resume_command() -> str:
+    import shlex
+
+    args = sys.argv[1:]
+    if "--resume" not in args:
+        args = [*args, "--resume"]
+    return shlex.join(["listclean", *args])
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops as cleanly as Ctrl-C
+
+
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _sigterm)
     try:
         app()
     except BrokenPipeError:  # e.g. `listclean verify x.csv -o - | head`

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import hashlib
+import json
 import platform
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,10 +23,12 @@ from typing import Any
 
 import polars as pl
 
-from listclean import __version__, csvio
+from listclean import __version__, audit, csvio
+from listclean.cache import Cache
 from listclean.checks.lists import DomainLists, disposable_version, read_domain_file
 from listclean.checks.replies import provider_unverifiable
 from listclean.checks.verdict import OfflineChecker, apply_dns, apply_smtp, needs_dns
+from listclean.errors import ConfigError, ListcleanError, OutputError
 from listclean.model import LC_COLUMNS, Flag, Reason, Result
 from listclean.probes.dns import (
     DomainInfo,
@@ -34,9 +39,8 @@ from listclean.probes.dns import (
     without_private,
 )
 from listclean.probes.smtp import Probe, Prober, SmtpConfig, Target
-from listclean.report import Tally
+from listclean.report import Tally, write_json
 from listclean.settings import Settings
-from listclean.store import Store
 
 ProgressCallback = Callable[[str, int, int | None], None]
 """(stage, amount done since last call, total or None) — the CLI turns it into a progress bar."""
@@ -189,7 +193,9 @@ def probe_mailboxes(
     settings: Settings,
     egress: dict[str, Any],
     notes: list[str],
+    cache: Cache | None,
     progress: ProgressCallback = _no_progress,
+    log: Callable[[str, str], None] | None = None,
 ) -> tuple[dict[str, Probe], dict[str, bool]]:
     """RCPT probes for every unique address whose domain has usable mail hosts."""
     groups: dict[tuple[str, ...], tuple[tuple[MxHost, ...], dict[str, Target]]] = {}
@@ -213,6 +219,21 @@ def probe_mailboxes(
                 )
     if not groups:
         return {}, {}
+    results: dict[str, Probe] = {}
+    catchall: dict[str, bool] = {}
+    domains = sorted({t.domain for _, targets in groups.values() for t in targets.values()})
+    if cache is not None:
+        results = cache.probes([t for _, targets in groups.values() for t in targets.values()])
+        catchall = cache.catchall(domains)
+        egress["addresses_from_cache"] = len(results)
+    todo = [
+        (hosts, [t for k, t in targets.items() if k not in results])
+        for hosts, targets in groups.values()
+    ]
+    todo = [(hosts, targets) for hosts, targets in todo if targets]
+    total = sum(len(targets) for _, targets in todo)
+    if not todo:
+        return results, catchall
     helo = settings.helo or default_helo()
     config = SmtpConfig(
         port=settings.smtp_port,
@@ -226,44 +247,41 @@ def probe_mailboxes(
         starttls=settings.starttls,
     )
     prober = Prober(config, warn=notes.append)
-    total = sum(len(targets) for _, targets in groups.values())
+    prober.results = results
+    prober.catchall.update(catchall)
+    known = dict(prober.catchall)
     seen_keys: set[str] = set()
 
     def on_result(key: str, probe: Probe) -> None:
+        if cache is not None:
+            cache.checkpoint(key, probe)
+        if log is not None:
+            log(key, f"{probe.reason.value} {probe.code} via {probe.host}".rstrip())
         if key not in seen_keys:
             seen_keys.add(key)
             progress("smtp", 1, total)
 
     prober.on_result = on_result
-    store = Store(settings.home) if settings.use_cache else None
-    domains = sorted({t.domain for _, targets in groups.values() for t in targets.values()})
-    if store is not None:
-        prober.catchall.update(store.get_catchall(domains))
-    known = dict(prober.catchall)
     progress("smtp", 0, total)
     try:
-        asyncio.run(prober.run((hosts, list(t.values())) for hosts, t in groups.values()))
+        asyncio.run(prober.run(todo))
     finally:
         egress["mx_hosts_contacted"] = len(prober.egress.hosts)
         egress["smtp_sessions"] = prober.egress.sessions
         egress["rcpt_commands"] = prober.egress.rcpt
         egress["tls_sessions"] = prober.egress.tls
         decided = {d: bool(v) for d, v in prober.catchall.items() if v is not None}
-        if store is not None:
-            fresh = {d: v for d, v in decided.items() if known.get(d) != v}
-            if fresh:
-                store.put_catchall(fresh, CATCHALL_TTL)
-            store.close()
+        if cache is not None:
+            cache.save_catchall({d: v for d, v in decided.items() if known.get(d) != v})
+            cache.flush()
     return prober.results, decided
-
-
-CATCHALL_TTL = 86_400.0
 
 
 def resolve_domains(
     domains: list[str],
     settings: Settings,
     egress: dict[str, Any],
+    cache: Cache | None,
     progress: ProgressCallback = _no_progress,
 ) -> dict[str, DomainInfo]:
     """DNS for every unique domain, from the cache where it is fresh."""
@@ -271,41 +289,41 @@ def resolve_domains(
         servers = [parse_nameserver(ns) for ns in settings.nameservers]
     else:
         servers = system_nameservers()
-    store = Store(settings.home) if settings.use_cache else None
-    infos: dict[str, DomainInfo] = {}
-    try:
-        if store is not None:
-            for domain, data in store.get_domains(domains).items():
-                infos[domain] = DomainInfo.from_json(data)
-        egress["domains_from_cache"] = len(infos)
-        todo = [d for d in domains if d not in infos]
-        total = len(domains)
-        progress("dns", len(infos), total)
-        resolver = Resolver(
-            servers,
-            timeout=settings.dns_timeout,
-            concurrency=settings.dns_concurrency,
-            allow_private=True,  # cached unfiltered; the policy is applied below
-        )
-        fresh = asyncio.run(
-            resolver.resolve_many(todo, on_done=lambda d, i: progress("dns", 1, total))
-        )
-        infos.update(fresh)
-        egress["dns_queries"] = resolver.queries
-        egress["domains_resolved"] = len(fresh)
-        if store is not None:
-            store.put_domains([(d, i.to_json(), i.ttl) for d, i in fresh.items() if _cacheable(i)])
-    finally:
-        if store is not None:
-            store.close()
+    infos: dict[str, DomainInfo] = cache.domains(domains) if cache is not None else {}
+    egress["domains_from_cache"] = len(infos)
+    todo = [d for d in domains if d not in infos]
+    total = len(domains)
+    progress("dns", len(infos), total)
+    resolver = Resolver(
+        servers,
+        timeout=settings.dns_timeout,
+        concurrency=settings.dns_concurrency,
+        allow_private=True,  # cached unfiltered; the policy is applied below
+    )
+    fresh = asyncio.run(resolver.resolve_many(todo, on_done=lambda d, i: progress("dns", 1, total)))
+    infos.update(fresh)
+    egress["dns_queries"] = resolver.queries
+    egress["domains_resolved"] = len(fresh)
+    if cache is not None:
+        cache.save_domains(fresh)
     if settings.allow_private_mx:
         return infos
     return {d: without_private(d, i) for d, i in infos.items()}
 
 
-def _cacheable(info: DomainInfo) -> bool:
-    """Failures to get an answer are not remembered; answers are, for their TTL."""
-    return info.reason not in (Reason.DNS_ERROR, Reason.DNS_TIMEOUT)
+def fingerprint(input_sha256: str, settings: Settings) -> str:
+    """What makes two runs "the same run" for --resume: the input and the verdict options."""
+    options = settings.public()
+    for key in ("resume", "show_addresses", "home", "batch_rows"):
+        options.pop(key, None)
+    blob = json.dumps([input_sha256, options], sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+class Interrupted(ListcleanError):
+    """Ctrl-C or SIGTERM: what was decided is kept; the message says how to go on."""
+
+    exit_code = 130
 
 
 def verify(
@@ -316,10 +334,61 @@ def verify(
     report_path: Path | None = None,
     progress: ProgressCallback = _no_progress,
     notices: list[str] | None = None,
+    log: Callable[[str, str], None] | None = None,
 ) -> RunResult:
-    """Run a whole verification. Raises ListcleanError subclasses for run-level failures."""
+    """Run a whole verification. Raises ListcleanError subclasses for run-level failures.
+
+    Every run, whatever its end, appends one line to the audit log.
+    """
     notes: list[str] = notices if notices is not None else []
+    run_id = uuid.uuid4().hex[:16]
     started = datetime.now(UTC)
+    manifest: dict[str, Any] = {
+        "run_id": run_id,
+        "state": "failed",
+        "started": started.isoformat(),
+        "finished": None,
+        "user": _user(),
+        "host": platform.node(),
+        "listclean_version": __version__,
+        "lists": {"disposable_email_domains": disposable_version()},
+        "settings": settings.public(),
+        "input": {"path": csvio.display_name(input_path)},
+        "output": {"path": csvio.display_name(output or default_output(input_path))},
+        "counts": {},
+        "egress": {},
+    }
+    try:
+        report = _verify(input_path, output, settings, manifest, report_path, progress, notes, log)
+        manifest["state"] = "done"
+        return RunResult(report=report, output=report["output"]["path"], notices=notes)
+    except KeyboardInterrupt:
+        manifest["state"] = "interrupted"
+        raise Interrupted(
+            "interrupted; what was decided is saved. To continue, run the same command with "
+            "--resume" + ("" if settings.use_cache else " (and without --no-cache)")
+        ) from None
+    except ListcleanError as exc:
+        manifest["error"] = str(exc)
+        raise
+    finally:
+        manifest["finished"] = datetime.now(UTC).isoformat()
+        try:
+            audit.append(settings.home, manifest)
+        except (OSError, ListcleanError) as exc:
+            notes.append(f"could not write the audit log in {settings.home}: {exc}")
+
+
+def _verify(
+    input_path: str,
+    output: str | None,
+    settings: Settings,
+    manifest: dict[str, Any],
+    report_path: Path | None,
+    progress: ProgressCallback,
+    notes: list[str],
+    log: Callable[[str, str], None] | None = None,
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     output = output or default_output(input_path)
     checker = build_checker(settings)
@@ -329,7 +398,26 @@ def verify(
         delimiter=settings.delimiter,
         column=settings.column,
     )
+    manifest["input"] = {"path": src.name, "sha256": src.sha256, "bytes": src.size}
+    networked = not settings.offline
+    if settings.resume and not settings.use_cache:
+        src.close()
+        raise ConfigError("--resume continues from the cache; drop --no-cache")
+    cache: Cache | None = None
     try:
+        if networked and settings.use_cache:
+            cache = Cache(settings)
+            fp = fingerprint(src.sha256, settings)
+            if settings.resume:
+                previous = cache.store.resumable_run(fp)
+                if previous is None:
+                    raise ConfigError(
+                        "nothing to resume: no interrupted run of this input with these "
+                        "options; run it without --resume"
+                    )
+                notes.append(f"resuming run {previous}")
+                manifest["resumed_from"] = previous
+            cache.store.start_run(manifest["run_id"], fp)
         memo = Memo(checker)
         lookup: Callable[[str], Result] = memo.get
         timings: dict[str, float] = {}
@@ -341,8 +429,10 @@ def verify(
             "smtp_sessions": 0,
             "rcpt_commands": 0,
             "tls_sessions": 0,
+            "addresses_from_cache": 0,
         }
-        if not settings.offline:
+        manifest["egress"] = egress
+        if networked:
             domains: set[str] = set()
             clock = time.perf_counter()
             progress("scan", 0, src.lines)
@@ -354,11 +444,13 @@ def verify(
                 progress("scan", batch.height, src.lines)
             timings["scan_s"] = round(time.perf_counter() - clock, 3)
             clock = time.perf_counter()
-            infos = resolve_domains(sorted(domains), settings, egress, progress)
+            infos = resolve_domains(sorted(domains), settings, egress, cache, progress)
             timings["dns_s"] = round(time.perf_counter() - clock, 3)
-            clock = time.perf_counter()
             del domains
-            probes, catchall = probe_mailboxes(src, memo, infos, settings, egress, notes, progress)
+            clock = time.perf_counter()
+            probes, catchall = probe_mailboxes(
+                src, memo, infos, settings, egress, notes, cache, progress, log
+            )
             timings["smtp_s"] = round(time.perf_counter() - clock, 3)
             lookup = _with_network(memo, infos, probes, catchall)
         writer = csvio.Writer(output, src.out_separator)
@@ -383,20 +475,37 @@ def verify(
         except BaseException:
             writer.abort()
             raise
+        if cache is not None:
+            cache.store.end_run(manifest["run_id"], "done")
+    except KeyboardInterrupt:
+        if cache is not None:
+            cache.flush()
+            cache.store.end_run(manifest["run_id"], "interrupted")
+        raise
     finally:
+        if cache is not None:
+            cache.close()
         src.close()
-    finished = datetime.now(UTC)
     duration = time.perf_counter() - t0
+    counts = tally.as_dict()
+    manifest["input"]["rows"] = tally.rows
+    manifest["output"] = {
+        "path": csvio.display_name(output),
+        "sha256": output_sha,
+        "rows": writer.rows,
+    }
+    manifest["counts"] = counts["status"]
     report = {
         "listclean_version": __version__,
         "run": {
-            "started": started.isoformat(),
-            "finished": finished.isoformat(),
+            "run_id": manifest["run_id"],
+            "started": manifest["started"],
+            "finished": datetime.now(UTC).isoformat(),
             "duration_s": round(duration, 3),
             "rows_per_s": round(tally.rows / duration, 1) if duration > 0 else 0.0,
             "stages": timings,
-            "user": _user(),
-            "host": platform.node(),
+            "user": manifest["user"],
+            "host": manifest["host"],
         },
         "input": {
             "path": src.name,
@@ -407,27 +516,24 @@ def verify(
             "has_header": src.has_header,
             "delimiter": src.out_separator,
         },
-        "output": {"path": csvio.display_name(output), "sha256": output_sha, "rows": writer.rows},
-        "counts": tally.as_dict(),
+        "output": manifest["output"],
+        "counts": counts,
         "unique_addresses": len(seen),
         "egress": egress,
-        "lists": {"disposable_email_domains": disposable_version()},
-        "settings": settings.public(),
+        "lists": manifest["lists"],
+        "settings": manifest["settings"],
         "notices": notes,
+        "manifest": manifest,
     }
     if report_path is None:
         report_path = default_report(output)
     if report_path is not None:
-        from listclean.report import write_json
-
         try:
             write_json(report_path, report)
         except OSError as exc:
-            from listclean.errors import OutputError
-
             raise OutputError(f"cannot write report {report_path}: {exc.strerror or exc}") from None
         report["report_path"] = str(report_path)
-    return RunResult(report=report, output=output, notices=notes)
+    return report
 
 
 def _user() -> str:

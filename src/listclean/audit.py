@@ -1,0 +1,42 @@
+"""The audit log: one JSON line per run in LISTCLEAN_HOME/audit.jsonl. Never an address."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from listclean.store import ensure_home
+
+FILE = "audit.jsonl"
+
+
+def append(home: Path, manifest: dict[str, Any]) -> None:
+    ensure_home(home)
+    line = json.dumps(manifest, ensure_ascii=False, separators=(",", ":")) + "\n"
+    fd = os.open(home / FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def recent(home: Path, count: int = 20) -> list[dict[str, Any]]:
+    path = home / FILE
+    if not path.exists():
+        return []
+    lines: deque[str] = deque(maxlen=count)
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                lines.append(line)
+    out = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a torn last line after a crash: skip it
+    return out

@@ -1,0 +1,101 @@
+"""What a networked run keeps between runs, through the store and the vault.
+
+Per-address verdicts are written as they are decided (every CHECKPOINT_ROWS or
+CHECKPOINT_SECONDS), so a killed run loses at most those; ``--resume`` (or any later run of
+the same list within the TTL) takes them back instead of probing again. Only verdicts that
+say something about the mailbox are kept (accepted, not found, disabled, full): an unknown is
+asked again next time.
+"""
+
+from __future__ import annotations
+
+import time
+
+from listclean.model import Reason
+from listclean.probes.dns import DomainInfo
+from listclean.probes.smtp import Probe, Target
+from listclean.settings import Settings
+from listclean.store import Store
+from listclean.vault import Vault
+
+CHECKPOINT_ROWS = 200
+CHECKPOINT_SECONDS = 1.0
+CATCHALL_TTL = 86_400.0
+KEEP = {
+    Reason.ACCEPTED,
+    Reason.MAILBOX_NOT_FOUND,
+    Reason.MAILBOX_DISABLED,
+    Reason.MAILBOX_FULL,
+}
+
+
+class Cache:
+    def __init__(self, settings: Settings) -> None:
+        self.store = Store(settings.home)
+        self.vault = Vault.open(settings.home)
+        self.ttl = settings.cache_ttl_days * 86_400
+        self.store.expire(self.ttl)
+        self._pending: list[tuple[bytes, str, str, bytes, str, float]] = []
+        self._last_flush = time.monotonic()
+        self.reused = 0
+        self.saved = 0
+
+    def close(self) -> None:
+        self.flush()
+        self.store.close()
+
+    # domains
+    def domains(self, names: list[str]) -> dict[str, DomainInfo]:
+        return {d: DomainInfo.from_json(v) for d, v in self.store.get_domains(names).items()}
+
+    def save_domains(self, infos: dict[str, DomainInfo]) -> None:
+        cacheable = [
+            (d, i.to_json(), i.ttl)
+            for d, i in infos.items()
+            if i.reason not in (Reason.DNS_ERROR, Reason.DNS_TIMEOUT)  # failures: ask again
+        ]
+        self.store.put_domains(cacheable)
+
+    def catchall(self, domains: list[str]) -> dict[str, bool]:
+        return self.store.get_catchall(domains)
+
+    def save_catchall(self, decided: dict[str, bool]) -> None:
+        self.store.put_catchall(decided, CATCHALL_TTL)
+
+    # per-address verdicts
+    def probes(self, targets: list[Target]) -> dict[str, Probe]:
+        ids = {self.vault.address_id(t.key): t.key for t in targets}
+        out: dict[str, Probe] = {}
+        for key_id, stored in self.store.get_addresses(list(ids), self.ttl).items():
+            reply = self.vault.unseal(stored.reply)
+            if reply is None:
+                continue
+            out[ids[key_id]] = Probe(Reason(stored.reason), stored.code, reply, stored.host)
+        self.reused += len(out)
+        return out
+
+    def checkpoint(self, key: str, probe: Probe) -> None:
+        if probe.reason not in KEEP:
+            return
+        self._pending.append(
+            (
+                self.vault.address_id(key),
+                probe.reason.value,
+                probe.code,
+                self.vault.seal(probe.reply),
+                probe.host,
+                time.time(),
+            )
+        )
+        if (
+            len(self._pending) >= CHECKPOINT_ROWS
+            or time.monotonic() - self._last_flush > CHECKPOINT_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self.store.put_addresses(self._pending)
+            self.saved += len(self._pending)
+            self._pending = []
+        self._last_flush = time.monotonic()
