@@ -194,3 +194,54 @@ def test_typo_repairs_invalid_domain(checker: OfflineChecker) -> None:
 )
 def test_distance(a: str, b: str, d: int) -> None:
     assert distance(a, b, 5) == d
+
+
+def _brute_force_suggestion(domain: str) -> str:
+    """The definition: the most popular domain within the edit limit (no shortcuts)."""
+    from listclean.checks.lists import popular_domains
+    from listclean.checks.typo import MIN_LENGTH, TLD_FIXES
+
+    popular = popular_domains()
+    if domain in popular or len(domain) < MIN_LENGTH:
+        return ""
+    head, dot, tld = domain.rpartition(".")
+    fixed = f"{head}.{TLD_FIXES[tld]}" if dot and tld in TLD_FIXES else ""
+    if fixed in popular:
+        return fixed
+    limit = 1 if len(domain) < 9 else 2
+    best, best_d = "", limit + 1
+    for candidate in popular:
+        d = distance(domain, candidate, limit)
+        if d < best_d:
+            best, best_d = candidate, d
+    return best or fixed
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def near_popular(draw: st.DrawFn) -> str:
+    from listclean.checks.lists import popular_domains
+
+    word = list(draw(st.sampled_from(popular_domains())))
+    for _ in range(draw(st.integers(0, 3))):
+        op = draw(st.sampled_from(["sub", "ins", "del", "swap"]))
+        i = draw(st.integers(0, max(0, len(word) - 1)))
+        ch = draw(st.sampled_from("abcdeilmnorstuvxy.-"))
+        if op == "sub" and word:
+            word[i] = ch
+        elif op == "ins":
+            word.insert(i, ch)
+        elif op == "del" and len(word) > 1:
+            del word[i]
+        elif op == "swap" and i + 1 < len(word):
+            word[i], word[i + 1] = word[i + 1], word[i]
+    return "".join(word)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(near_popular())
+def test_typo_prefilter_matches_brute_force(domain: str) -> None:
+    assert suggest_domain.__wrapped__(domain) == _brute_force_suggestion(domain)

@@ -107,6 +107,19 @@ class Source:
     def emails(self, batch: pl.DataFrame) -> list[str]:
         return batch.get_column(self._names[self.email_index]).to_list()  # type: ignore[no-any-return]
 
+    def email_series(self, batch: pl.DataFrame) -> pl.Series:
+        return batch.get_column(self._names[self.email_index])
+
+    def annotated(
+        self, batch: pl.DataFrame, columns: dict[str, list[str]] | dict[str, pl.Series]
+    ) -> pl.DataFrame:
+        """The original columns that are written back, then the lc_ columns."""
+        series = [
+            values if isinstance(values, pl.Series) else pl.Series(name, values, dtype=pl.String)
+            for name, values in columns.items()
+        ]
+        return self.kept(batch).with_columns(series)
+
     def kept(self, batch: pl.DataFrame) -> pl.DataFrame:
         return batch.select([self._names[i] for i in self.keep])
 

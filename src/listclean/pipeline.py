@@ -14,14 +14,12 @@ import json
 import platform
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import polars as pl
 
 from listclean import __version__, audit, csvio
 from listclean.cache import Cache
@@ -29,7 +27,8 @@ from listclean.checks.lists import DomainLists, disposable_version, read_domain_
 from listclean.checks.replies import provider_unverifiable
 from listclean.checks.verdict import OfflineChecker, apply_dns, apply_smtp, needs_dns
 from listclean.errors import ConfigError, ListcleanError, OutputError
-from listclean.model import LC_COLUMNS, Flag, Reason, Result
+from listclean.fastpath import annotate_offline
+from listclean.model import Flag, Reason, Result, status_of
 from listclean.probes.dns import (
     DomainInfo,
     MxHost,
@@ -104,8 +103,18 @@ def default_report(output: str) -> Path | None:
     return p.with_name(f"{p.stem}.report.json")
 
 
-def _domain_of(normalized: str) -> str:
-    return normalized.rpartition("@")[2]
+_STATUS_TEXT = {reason: str(status_of(reason).value) for reason in Reason}
+_REASON_TEXT = {reason: str(reason.value) for reason in Reason}
+_FLAGS_TEXT: dict[tuple[tuple[Flag, ...], bool], str] = {}
+
+
+def _flags_text(flags: tuple[Flag, ...], duplicate: bool) -> str:
+    key = (flags, duplicate)
+    text = _FLAGS_TEXT.get(key)
+    if text is None:
+        names = [f.value for f in flags] + ([Flag.DUPLICATE.value] if duplicate else [])
+        text = _FLAGS_TEXT[key] = ";".join(names)
+    return text
 
 
 def annotate(
@@ -115,36 +124,43 @@ def annotate(
     seen: dict[str, int],
     tally: Tally,
 ) -> dict[str, list[str]]:
-    """The lc_ columns for one batch. first_row is the 1-based data-row number of emails[0]."""
-    cols: dict[str, list[str]] = {name: [] for name in LC_COLUMNS}
-    status, reason, norm, flags, sugg, mx, code, reply, dup = cols.values()
-    for offset, raw in enumerate(emails):
-        result = lookup(raw or "")
-        row_flags = [f.value for f in result.flags]
-        duplicate_of = ""
-        if result.normalized:
-            first = seen.setdefault(result.normalized, first_row + offset)
-            if first != first_row + offset:
-                duplicate_of = str(first)
-                row_flags.append(Flag.DUPLICATE.value)
-            tally.domains[_domain_of(result.normalized)] += 1
-        elif result.detail:
-            tally.syntax_messages[result.detail] += 1
-        st = result.status.value
-        status.append(st)
-        reason.append(result.reason.value)
-        norm.append(result.normalized)
-        flags.append(";".join(row_flags))
-        sugg.append(result.suggestion)
-        mx.append(result.mx)
-        code.append(result.smtp_code)
-        reply.append(result.smtp_reply)
-        dup.append(duplicate_of)
-        tally.status[st] += 1
-        tally.reason[result.reason.value] += 1
-        tally.flags.update(row_flags)
-    tally.rows += len(emails)
-    return cols
+    """The lc_ columns for one batch. first_row is the 1-based data-row number of emails[0].
+
+    Written as whole-column comprehensions rather than one loop of appends: this runs once
+    per row of the input and is the hot path of an offline run.
+    """
+    results = [lookup(raw or "") for raw in emails]
+    duplicate_of = [""] * len(results)
+    setdefault = seen.setdefault
+    for offset, result in enumerate(results):
+        normalized = result.normalized
+        if normalized:
+            row = first_row + offset
+            first = setdefault(normalized, row)
+            if first != row:
+                duplicate_of[offset] = str(first)
+    statuses = [_STATUS_TEXT[r.reason] for r in results]
+    reasons = [_REASON_TEXT[r.reason] for r in results]
+    flags = [_flags_text(r.flags, bool(d)) for r, d in zip(results, duplicate_of, strict=True)]
+    tally.rows += len(results)
+    tally.status.update(statuses)
+    tally.reason.update(reasons)
+    for text, count in Counter(flags).items():
+        for flag in text.split(";") if text else ():
+            tally.flags[flag] += count
+    tally.domains.update(r.normalized.rpartition("@")[2] for r in results if r.normalized)
+    tally.syntax_messages.update(r.detail for r in results if r.detail and not r.normalized)
+    return {
+        "lc_status": statuses,
+        "lc_reason": reasons,
+        "lc_normalized": [r.normalized for r in results],
+        "lc_flags": flags,
+        "lc_suggestion": [r.suggestion for r in results],
+        "lc_mx": [r.mx for r in results],
+        "lc_smtp_code": [r.smtp_code for r in results],
+        "lc_smtp_reply": [r.smtp_reply for r in results],
+        "lc_duplicate_of": duplicate_of,
+    }
 
 
 def _with_network(
@@ -462,11 +478,14 @@ def _verify(
             clock = time.perf_counter()
             progress("write", 0, src.lines)
             for batch in src.batches(settings.batch_rows):
-                emails = src.emails(batch)
-                cols = annotate(emails, row, lookup, seen, tally)
-                frame = src.kept(batch).with_columns(
-                    [pl.Series(name, values, dtype=pl.String) for name, values in cols.items()]
-                )
+                if networked:
+                    cols = annotate(src.emails(batch), row, lookup, seen, tally)
+                    frame = src.annotated(batch, cols)
+                else:  # the hot path of an offline run: whole-column expressions
+                    vcols = annotate_offline(
+                        src.email_series(batch), row, checker, memo.get, seen, tally, _flags_text
+                    )
+                    frame = src.annotated(batch, vcols)
                 writer.batch(frame)
                 row += batch.height
                 progress("write", batch.height, src.lines)

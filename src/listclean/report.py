@@ -30,11 +30,17 @@ class Tally:
         return {
             "rows": self.rows,
             "status": {s.value: self.status.get(s.value, 0) for s in Status},
-            "reason": dict(self.reason.most_common()),
-            "flags": dict(self.flags.most_common()),
-            "top_domains": [{"domain": d, "rows": n} for d, n in self.domains.most_common(TOP)],
-            "syntax_messages": dict(self.syntax_messages.most_common(TOP)),
+            "reason": dict(_ranked(self.reason)),
+            "flags": dict(_ranked(self.flags)),
+            "top_domains": [{"domain": d, "rows": n} for d, n in _ranked(self.domains, TOP)],
+            "syntax_messages": dict(_ranked(self.syntax_messages, TOP)),
         }
+
+
+def _ranked(counter: Counter[str], top: int | None = None) -> list[tuple[str, int]]:
+    """Most common first; ties in name order, so a report does not depend on row order."""
+    ranked = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ranked if top is None else ranked[:top]
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

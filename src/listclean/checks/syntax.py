@@ -6,9 +6,22 @@ domain lower-cased and IDNA-normalized, local part as typed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
+
+# The common shape, plain ASCII "local@domain.tld", decided without email-validator (which
+# costs ~60 µs per address here). It only says yes where email-validator provably says the
+# same, and gives the same normalized form (tests/test_syntax_fastpath.py checks this
+# differentially); anything else (quotes, IDNA, "xn--", "--" in a label, special-use TLDs,
+# long names) goes to email-validator.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_FAST = re.compile(
+    rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
+    r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})"
+)
+SPECIAL_TLDS = {"arpa", "invalid", "local", "localhost", "onion", "test"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +43,9 @@ def parse(raw: str, *, allow_test_domains: bool = False) -> Address | SyntaxProb
     text = raw.strip()
     if not text:
         return SyntaxProblem("The email address is empty.")
+    fast = _fast_parse(text)
+    if fast is not None:
+        return fast
     try:
         info = validate_email(
             text,
@@ -45,4 +61,23 @@ def parse(raw: str, *, allow_test_domains: bool = False) -> Address | SyntaxProb
         domain=info.domain,
         ascii_domain=info.ascii_domain,
         smtputf8=bool(info.smtputf8),
+    )
+
+
+def _fast_parse(text: str) -> Address | None:
+    match = _FAST.fullmatch(text)
+    if match is None or len(text) > 254:
+        return None
+    domain = match.group(1).lower()
+    local = text[: match.start(1) - 1]
+    if len(local) > 64 or len(domain) > 253 or "--" in domain:
+        return None
+    if domain.rpartition(".")[2] in SPECIAL_TLDS:
+        return None
+    return Address(
+        normalized=f"{local}@{domain}",
+        local=local,
+        domain=domain,
+        ascii_domain=domain,
+        smtputf8=False,
     )

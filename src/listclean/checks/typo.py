@@ -1,5 +1,8 @@
 """Typo suggestions for domains: advice only, never a change of verdict.
 
+Distance is optimal string alignment (an adjacent transposition counts one edit), at most 1
+edit for short domains and 2 for longer ones, against a table of popular mailbox domains.
+
 gmial.com -> gmail.com (transposition), yaho.com -> yahoo.com (deletion),
 gmail.con -> gmail.com (mistyped TLD), example.cmo -> example.com.
 """
@@ -41,24 +44,10 @@ def distance(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
-def _deletions(word: str, depth: int) -> set[str]:
-    """Every string reachable from word by deleting up to depth characters."""
-    out = {word}
-    frontier = {word}
-    for _ in range(depth):
-        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
-        out |= frontier
-    return out
-
-
 @lru_cache(maxsize=1)
-def _index() -> dict[str, tuple[str, ...]]:
-    """Symmetric-delete index: two strings within edit distance 2 share a 2-deletion."""
-    index: dict[str, list[str]] = {}
-    for domain in popular_domains():
-        for key in _deletions(domain, 2):
-            index.setdefault(key, []).append(domain)
-    return {k: tuple(v) for k, v in index.items()}
+def _profiles() -> tuple[tuple[str, int, frozenset[str]], ...]:
+    """(domain, length, set of its characters) for the popular domains, in popularity order."""
+    return tuple((d, len(d), frozenset(d)) for d in popular_domains())
 
 
 @lru_cache(maxsize=65536)
@@ -73,22 +62,16 @@ def suggest_domain(domain: str) -> str:
     if fixed in popular:
         return fixed
     limit = 1 if len(domain) < 9 else 2
-    index = _index()
-    candidates = {c for key in _deletions(domain, limit) for c in index.get(key, ())}
-    best, best_d, best_rank = "", limit + 1, len(popular)
-    for candidate in candidates:
+    # Cheap necessary conditions before the exact distance: an edit changes the length by at
+    # most one and adds/removes at most one distinct character on each side.
+    length, chars = len(domain), set(domain)
+    best, best_d = "", limit + 1
+    for candidate, cand_len, cand_chars in _profiles():  # popularity order: first of equals wins
+        if abs(cand_len - length) > limit or len(chars ^ cand_chars) > 2 * limit:
+            continue
         d = distance(domain, candidate, limit)
-        rank = popular.index(candidate)  # the more popular of equals wins
-        if d <= limit and (d < best_d or (d == best_d and rank < best_rank)):
-            best, best_d, best_rank = candidate, d, rank
+        if d < best_d:
+            best, best_d = candidate, d
     if best:
         return best
     return fixed
-
-
-def suggest_address(local: str, domain: str, known: bool = False) -> str:
-    """Full corrected address, or "" (known: the domain is a known provider, leave it)."""
-    if known:
-        return ""
-    fixed = suggest_domain(domain)
-    return f"{local}@{fixed}" if fixed else ""

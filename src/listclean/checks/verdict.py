@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from listclean.checks import syntax
 from listclean.checks.lists import DomainLists, is_role
-from listclean.checks.typo import suggest_address, suggest_domain
+from listclean.checks.typo import suggest_domain
 from listclean.model import Flag, Reason, Result
 
 
@@ -14,6 +14,7 @@ class OfflineChecker:
     def __init__(self, lists: DomainLists, *, allow_test_domains: bool = False) -> None:
         self.lists = lists
         self.allow_test_domains = allow_test_domains
+        self._domains: dict[str, tuple[tuple[Flag, ...], tuple[Flag, ...], str]] = {}
 
     def parse(self, raw: str) -> syntax.Address | syntax.SyntaxProblem:
         return syntax.parse(raw, allow_test_domains=self.allow_test_domains)
@@ -29,25 +30,36 @@ class OfflineChecker:
         return self.check_address(parsed)
 
     def check_address(self, addr: syntax.Address) -> Result:
-        flags: list[Flag] = []
+        free, disposable, fixed = self._domain_facts(addr.domain)
+        flags: tuple[Flag, ...] = ()
         if is_role(addr.local):
-            flags.append(Flag.ROLE)
-        free = self.lists.is_free(addr.domain)
-        if free:
-            flags.append(Flag.FREE)
-        disposable = self.lists.is_disposable(addr.domain)
-        if disposable:
-            flags.append(Flag.DISPOSABLE)
+            flags = (Flag.ROLE,)
+        flags += free + disposable
         if addr.smtputf8:
-            flags.append(Flag.SMTPUTF8)
-        suggestion = suggest_address(addr.local, addr.domain, known=free)
+            flags += (Flag.SMTPUTF8,)
         return Result(
             Reason.DISPOSABLE if disposable else Reason.NOT_PROBED,
             normalized=addr.normalized,
-            flags=tuple(flags),
-            suggestion=suggestion,
+            flags=flags,
+            suggestion=f"{addr.local}@{fixed}" if fixed else "",
             domain=addr.ascii_domain,
         )
+
+    def _domain_facts(self, domain: str) -> tuple[tuple[Flag, ...], tuple[Flag, ...], str]:
+        """(free flag, disposable flag, suggested domain) for a domain, computed once."""
+        facts = self._domains.get(domain)
+        if facts is None:
+            free = self.lists.is_free(domain)
+            disposable = self.lists.is_disposable(domain)
+            facts = (
+                (Flag.FREE,) if free else (),
+                (Flag.DISPOSABLE,) if disposable else (),
+                "" if free else suggest_domain(domain),
+            )
+            if len(self._domains) > 200_000:
+                self._domains.clear()
+            self._domains[domain] = facts
+        return facts
 
     def _repair(self, raw: str) -> str:
         """For an invalid address with one '@', suggest a fixed domain if that makes it valid."""
