@@ -261,7 +261,7 @@ def test_reconnects_before_postfix_error_limits(env: Env, tmp_path: Path) -> Non
     emails = [f"u{i}@strict.test" for i in range(30)]
     rows, _ = run(env, tmp_path, emails, smtp_per_host=1)
     assert {verdict(rows[e]) for e in emails} == {("undeliverable", "mailbox_not_found")}
-    assert server.sessions - before == 4  # 8 rejections per session: ceil(30 / 8)
+    assert server.sessions - before == 4  # 9 rejections per session: ceil(30 / 9)
 
 
 def test_port_25_blocked_warning(env: Env, tmp_path: Path) -> None:

@@ -44,6 +44,7 @@ def annotate_offline(
 ) -> dict[str, pl.Series]:
     """The lc_ columns of one batch, offline. ``slow`` is the per-cell path (Memo.get)."""
     n = len(emails)
+    special = sorted(SPECIAL_TLDS - ({"test"} if checker.allow_test_domains else set()))
     frame = pl.DataFrame({"raw": emails.fill_null("")})
     parts = frame.select(pl.col("raw").str.extract_groups(FAST_SHAPE).alias("g")).unnest("g")
     local = parts.get_column("1")
@@ -55,7 +56,7 @@ def annotate_offline(
             & (pl.col("domain").str.len_bytes() <= 253)
             & (pl.col("local").str.len_bytes() + pl.col("domain").str.len_bytes() < 254)
             & ~pl.col("domain").str.contains("--", literal=True)
-            & ~pl.col("domain").str.extract(r"\.([a-z]+)$").is_in(sorted(SPECIAL_TLDS))
+            & ~pl.col("domain").str.extract(r"\.([a-z]+)$").is_in(special)
         ).fill_null(False)
     )
     fast = frame.get_column("fast")

@@ -43,7 +43,7 @@ def parse(raw: str, *, allow_test_domains: bool = False) -> Address | SyntaxProb
     text = raw.strip()
     if not text:
         return SyntaxProblem("The email address is empty.")
-    fast = _fast_parse(text)
+    fast = _fast_parse(text, allow_test_domains)
     if fast is not None:
         return fast
     try:
@@ -64,7 +64,7 @@ def parse(raw: str, *, allow_test_domains: bool = False) -> Address | SyntaxProb
     )
 
 
-def _fast_parse(text: str) -> Address | None:
+def _fast_parse(text: str, allow_test_domains: bool = False) -> Address | None:
     match = _FAST.fullmatch(text)
     if match is None or len(text) > 254:
         return None
@@ -72,7 +72,8 @@ def _fast_parse(text: str) -> Address | None:
     local = text[: match.start(1) - 1]
     if len(local) > 64 or len(domain) > 253 or "--" in domain:
         return None
-    if domain.rpartition(".")[2] in SPECIAL_TLDS:
+    tld = domain.rpartition(".")[2]
+    if tld in SPECIAL_TLDS and not (tld == "test" and allow_test_domains):
         return None
     return Address(
         normalized=f"{local}@{domain}",

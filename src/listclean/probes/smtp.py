@@ -43,7 +43,7 @@ from listclean.probes.dns import MxHost
 MAX_LINE = 4096  # bytes in one reply line (RFC 5321 §4.5.3.1.5 allows 512)
 MAX_REPLY_LINES = 64
 MAX_REPLY_BYTES = 64 * 1024
-MAX_ERRORS = 8  # rejected commands per session before reconnecting (Postfix soft limit 10)
+MAX_ERRORS = 9  # rejected commands per session before reconnecting (Postfix soft limit 10)
 MAX_RCPT_PER_SESSION = 500
 MAX_RCPT_PER_TRANSACTION = 50  # then RSET (Postfix counts RSET as junk: limit 100)
 SESSION_SECONDS = 300.0
