@@ -34,6 +34,8 @@ class FakeDNS:
         self.ttl = ttl
         self.queries: Counter[tuple[str, str]] = Counter()
         self.tcp_queries = 0
+        self.answered = 0
+        self.stop_after: int | None = None  # answer this many queries, then go silent
         self.lock = threading.Lock()
         server = self
 
@@ -95,6 +97,9 @@ class FakeDNS:
             self.queries[(name, rdtype)] += 1
             if tcp:
                 self.tcp_queries += 1
+            if self.stop_after is not None and self.answered >= self.stop_after:
+                return None  # the server has died: no answer at all
+            self.answered += 1
         response = dns.message.make_response(query)
         response.flags |= dns.flags.RA
         entry = self.zone.get(name)

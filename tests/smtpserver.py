@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -126,6 +127,8 @@ class Raw:
         self.sessions = 0
         self.rcpts: list[str] = []
         self.commands: list[str] = []
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.reset = False  # answer every connection with a TCP reset
 
     async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         if self.byte_delay:
@@ -137,8 +140,19 @@ class Raw:
             writer.write(data)
             await writer.drain()
 
+    def kill_all(self) -> None:
+        """Drop every open session at once (what a restart does to clients)."""
+        for writer in list(self.writers):
+            writer.transport.abort()
+
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.sessions += 1
+        self.writers.add(writer)
+        if self.reset:
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            return
         try:
             if self.max_sessions is not None and self.sessions > self.max_sessions:
                 await self._write(
@@ -182,6 +196,7 @@ class Raw:
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
+            self.writers.discard(writer)
             writer.close()
 
 
@@ -193,6 +208,7 @@ class Lab:
         self.thread.start()
         self.controllers: list[Controller] = []
         self.servers: list[asyncio.AbstractServer] = []
+        self.listeners: dict[str, tuple[asyncio.AbstractServer, Raw]] = {}
 
     def aiosmtpd(self, ip: str, handler: Users) -> Users:
         controller = _Counting(handler, hostname=ip, port=self.port)
@@ -204,8 +220,24 @@ class Lab:
         async def start() -> asyncio.AbstractServer:
             return await asyncio.start_server(server.handle, ip, self.port, limit=1 << 20)
 
-        self.servers.append(asyncio.run_coroutine_threadsafe(start(), self.loop).result(10))
+        listener = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
+        self.servers.append(listener)
+        self.listeners[ip] = (listener, server)
         return server
+
+    def restart(self, ip: str, down_for: float) -> None:
+        """Stop listening on ip, drop its sessions, and listen again after down_for seconds."""
+        listener, server = self.listeners[ip]
+
+        async def bounce() -> None:
+            listener.close()
+            server.kill_all()
+            await asyncio.sleep(down_for)
+            again = await asyncio.start_server(server.handle, ip, self.port, limit=1 << 20)
+            self.servers.append(again)
+            self.listeners[ip] = (again, server)
+
+        asyncio.run_coroutine_threadsafe(bounce(), self.loop)
 
     def close(self) -> None:
         for c in self.controllers:

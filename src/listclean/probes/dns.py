@@ -352,15 +352,19 @@ class Resolver:
         self, domains: Iterable[str], on_done: Callable[[str, DomainInfo], None] | None = None
     ) -> dict[str, DomainInfo]:
         out: dict[str, DomainInfo] = {}
+        todo = iter(domains)
 
-        async def one(domain: str) -> None:
-            info = await self.resolve(domain)
-            out[domain] = info
-            if on_done is not None:
-                on_done(domain, info)
+        async def worker() -> None:
+            # A fixed pool of workers pulling from one iterator: memory stays flat however
+            # many domains there are (one coroutine per domain cost ~4 kB each).
+            for domain in todo:
+                info = await self.resolve(domain)
+                out[domain] = info
+                if on_done is not None:
+                    on_done(domain, info)
 
         try:
-            await asyncio.gather(*(one(d) for d in domains))
+            await asyncio.gather(*(worker() for _ in range(max(1, self.concurrency))))
         finally:
             self.close()
         return out

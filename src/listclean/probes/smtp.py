@@ -50,6 +50,7 @@ SESSION_SECONDS = 300.0
 SLOW_REPLY = 0.9  # seconds: Postfix sleeps 1 s per reply once it counts us as an error source
 CONNECT_FAILURES_FOR_BLOCKED = 3  # distinct hosts, with no success at all
 RATE_LIMIT_RETRIES = 3
+RESTART_RETRIES = 3  # connect failures tolerated from a host that answered before
 ADDRESSES_PER_PARALLEL_SESSION = 50
 PIPELINE_DEPTH = 20  # RCPTs per write when the server offers PIPELINING
 BACKOFF_BASE = 1.0
@@ -121,6 +122,7 @@ class Connection:
         self.reader, self.writer, self.timeout, self.host = reader, writer, timeout, host
         self.extensions: set[str] = set()
         self.tls = False
+        self.greeted = False  # a banner was read: later failures are mid-session
 
     @classmethod
     async def open(cls, host: str, address: str, port: int, timeout: float) -> Connection:
@@ -159,10 +161,14 @@ class Connection:
                 raise SmtpFailure(
                     Reason.SMTP_ERROR, f"{self.host}: reply line longer than {MAX_LINE} bytes"
                 ) from None
-            except asyncio.IncompleteReadError:
-                raise SmtpFailure(Reason.SMTP_ERROR, f"{self.host}: connection closed") from None
-            except OSError as exc:
-                raise SmtpFailure(Reason.SMTP_ERROR, f"{self.host}: {exc}") from None
+            except (asyncio.IncompleteReadError, OSError) as exc:
+                # Closed or reset before the banner: the host does not serve us (unreachable);
+                # after it, the session broke (retried, then smtp_error).
+                what = "connection closed" if isinstance(exc, asyncio.IncompleteReadError) else exc
+                reason = Reason.SMTP_ERROR if self.greeted else Reason.SMTP_UNREACHABLE
+                raise SmtpFailure(
+                    reason, f"{self.host}: {what}", connect=not self.greeted
+                ) from None
             size += len(raw)
             match = _REPLY_LINE.match(raw.rstrip(b"\r\n"))
             if match is None:
@@ -336,6 +342,8 @@ class HostWorker:
         self.attempts: dict[str, int] = {}
         self.stopped: Probe | None = None
         self.rate_strikes = 0
+        self.worked = False  # a session with this host got as far as EHLO
+        self.reconnects = 0
         self.needs_utf8 = any(t.smtputf8 for t in targets)
 
     def finish_all(self, probe: Probe) -> None:
@@ -412,10 +420,13 @@ class HostWorker:
                 self.prober.egress.hosts.add(host.name)
                 try:
                     code, lines = await conn.reply()
+                    conn.greeted = True
                     if code != 220:
                         text = " ".join(lines)
                         raise SmtpFailure(_session_reason(code, text), text, code)
                     await conn.hello(self.config.helo)
+                    self.worked = True
+                    self.reconnects = 0
                     if self.config.starttls and "STARTTLS" in conn.extensions:
                         if await conn.starttls(self.config.helo):
                             self.prober.egress.tls += 1
@@ -434,6 +445,11 @@ class HostWorker:
                 self.stopped = probe
                 return
             await asyncio.sleep(self.config.backoff * 2 ** (self.rate_strikes - 1))
+            return
+        if exc.connect and self.worked and self.reconnects < RESTART_RETRIES:
+            # The host answered earlier in this run: it may be restarting. Back off and retry.
+            self.reconnects += 1
+            await asyncio.sleep(self.config.backoff * 2 ** (self.reconnects - 1))
             return
         # unreachable, timed out, blocked, or a broken server: nothing more to learn here
         self.stopped = probe

@@ -1,0 +1,92 @@
+"""Big list, networked: N rows over 50,000 domains against the testbed (scripts/testbed start).
+
+    python bench/biglist.py --rows 200000 1000000
+
+Rows: u{i}@d{i % 50000}.bench.test (Unbound answers; their MX hosts 127.0.2.x have no SMTP
+server, so those addresses end unknown/smtp_unreachable once port 25 "looks blocked"), and
+every 20th row an address of bulk.lab.test (Postfix), so SMTP runs on a subset. Each size runs
+in its own process; wall time and that process's peak RSS are reported, and the output is
+checked to have one row per input row with every id in order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def generate(path: Path, rows: int) -> None:
+    with path.open("w", newline="") as out:
+        w = csv.writer(out)
+        w.writerow(["id", "email", "plan"])
+        for i in range(rows):
+            email = (
+                f"u{i % 20000:05d}@bulk.lab.test"
+                if i % 20 == 0
+                else f"u{i}@d{i % 50000:05d}.bench.test"
+            )
+            w.writerow([f"{i:07d}", email, "pro" if i % 3 else ""])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
+    args = ap.parse_args()
+    for rows in args.rows:
+        with tempfile.TemporaryDirectory() as tmp:
+            src, out, rep = Path(tmp) / "in.csv", Path(tmp) / "out.csv", Path(tmp) / "r.json"
+            generate(src, rows)
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import resource, sys; from listclean.cli import main; sys.argv = sys.argv[1:]\n"
+                    "try:\n    main()\nfinally:\n"
+                    "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)",
+                    "listclean",
+                    "verify",
+                    str(src),
+                    "-o",
+                    str(out),
+                    "--report",
+                    str(rep),
+                    "--allow-test-domains",
+                    "--allow-private-mx",
+                    "--nameserver",
+                    "127.0.5.1:5300",
+                    "--helo",
+                    "bench.lab.test",
+                    "--no-cache",
+                    "--smtp-timeout",
+                    "5",
+                ],
+                capture_output=True,
+                text=True,
+                env={"LISTCLEAN_HOME": tmp, "PATH": "/usr/bin:/bin"},
+            )
+            elapsed = time.perf_counter() - t0
+            if proc.returncode != 0:
+                raise SystemExit(proc.stderr)
+            peak = int(proc.stderr.strip().splitlines()[-1]) / 1024
+            report = json.loads(rep.read_text())
+            with out.open(newline="") as f:
+                ids = [r[0] for r in csv.reader(f)][1:]
+            assert ids == [f"{i:07d}" for i in range(rows)], "rows lost or reordered"
+            print(
+                f"{rows:,} rows: {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s), peak RSS {peak:.0f} MB; "
+                f"stages {report['run']['stages']}; status {report['counts']['status']}; "
+                f"egress {report['egress']}"
+            )
+    print("resource check:", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0)
+
+
+if __name__ == "__main__":
+    main()
