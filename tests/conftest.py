@@ -11,6 +11,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+GUARD = Path(__file__).resolve().parent / "guard"
+
+sys.path.insert(0, str(GUARD))
+import loopback_guard  # noqa: E402
+
+loopback_guard.install()  # in-process tests: loopback only
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(GUARD), *filter(None, [os.environ.get("PYTHONPATH")])]
+)  # every subprocess a test starts loads tests/guard/sitecustomize.py
 
 
 @pytest.fixture(autouse=True)

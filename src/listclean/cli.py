@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+
+
+class OutputFormat(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -66,6 +72,18 @@ def verify(
     ] = None,
     column: Annotated[
         str | None, typer.Option(help="Name of the email column (default: detected).")
+    ] = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="Output format: csv, or jsonl (one object a row)."),
+    ] = OutputFormat.csv,
+    html: Annotated[
+        Path | None,
+        typer.Option(help="HTML report path. Default: beside the JSON report (file outputs)."),
+    ] = None,
+    split: Annotated[
+        Path | None,
+        typer.Option(help="Also write deliverable/risky/undeliverable/unknown.csv into this dir."),
     ] = None,
     delimiter: Annotated[
         str | None, typer.Option(help="Field delimiter: , ; | or tab (default: detected).")
@@ -155,6 +173,9 @@ def verify(
     settings = Settings(
         column=column,
         delimiter=delimiter,
+        output_format=output_format.value,
+        split_dir=split,
+        html_path=html,
         encoding=encoding,
         allow_test_domains=allow_test_domains,
         disposable_list=disposable_list,
@@ -210,6 +231,90 @@ def verify(
         from listclean.report import render_summary
 
         Console(stderr=True).print(render_summary(result.report))
+
+
+@app.command()
+def check(
+    addresses: Annotated[list[str], typer.Argument(help="One or more addresses to check.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="No sockets at all.")] = False,
+    nameserver: Annotated[
+        list[str] | None, typer.Option(help="DNS server IP[:PORT] (repeatable).")
+    ] = None,
+    smtp_port: Annotated[int, typer.Option(help="SMTP port to probe.")] = 25,
+    helo: Annotated[str, typer.Option(help="EHLO name.")] = "",
+    mail_from: Annotated[str, typer.Option(help="MAIL FROM address.")] = "",
+    smtp_timeout: Annotated[float, typer.Option(help="Seconds per SMTP step.")] = 30.0,
+    dns_timeout: Annotated[float, typer.Option(help="Seconds per DNS answer.")] = 5.0,
+    greylist_delay: Annotated[float, typer.Option(help="Seconds before a greylist retry.")] = 180.0,
+    allow_test_domains: Annotated[
+        bool, typer.Option("--allow-test-domains", help="Accept the .test TLD.")
+    ] = False,
+    allow_private_mx: Annotated[
+        bool, typer.Option("--allow-private-mx", help="Probe MX hosts on private addresses.")
+    ] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the cache.")] = False,
+) -> None:
+    """Check single addresses and print one verdict each (a table, or JSON with --json).
+
+    Example: [bold]listclean check ann@example.com bob@exmaple.com --offline[/]
+    """
+    import csv
+    import json
+    import tempfile
+
+    from listclean import pipeline
+
+    settings = Settings(
+        offline=offline,
+        nameservers=tuple(nameserver or ()),
+        smtp_port=smtp_port,
+        helo=helo,
+        mail_from=mail_from,
+        smtp_timeout=smtp_timeout,
+        dns_timeout=dns_timeout,
+        greylist_delay=greylist_delay,
+        allow_test_domains=allow_test_domains,
+        allow_private_mx=allow_private_mx,
+        use_cache=not no_cache,
+        home=default_home(),
+        column="email",
+    )
+    with tempfile.TemporaryDirectory(prefix="listclean-check-") as tmp:
+        src = Path(tmp) / "addresses.csv"
+        with src.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["email"])
+            writer.writerows([a] for a in addresses)
+        try:
+            pipeline.verify(str(src), str(Path(tmp) / "out.csv"), settings, report_path=None)
+        except ListcleanError as exc:
+            raise _fail(str(exc), exc.exit_code) from None
+        with (Path(tmp) / "out.csv").open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    if json_out or not sys.stdout.isatty():
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from listclean.report import STATUS_STYLE
+
+    table = Table(show_edge=False)
+    for col in ("address", "status", "reason", "suggestion", "mx", "reply"):
+        table.add_column(col)
+    for row in rows:
+        style = STATUS_STYLE.get(row["lc_status"], "")
+        table.add_row(
+            row["email"],
+            f"[{style}]{row['lc_status']}[/]",
+            row["lc_reason"],
+            row["lc_suggestion"],
+            row["lc_mx"],
+            row["lc_smtp_reply"],
+        )
+    Console().print(table)
 
 
 cache_app = typer.Typer(help="What listclean keeps in LISTCLEAN_HOME: see it, delete it.")

@@ -494,11 +494,18 @@ def _stdlib_problem(src: Source) -> str | None:
 
 
 class Writer:
-    """Atomic CSV output: temp file beside the destination, renamed into place on commit."""
+    """Atomic output: temp file beside the destination, renamed into place on commit.
 
-    def __init__(self, dest: str, separator: str) -> None:
+    fmt "csv" writes the header and rows with the input's delimiter; "jsonl" writes one JSON
+    object per row (original fields and lc_ columns, all as strings; a repeated header name
+    gets a "_2", "_3" ... suffix so no field is lost).
+    """
+
+    def __init__(self, dest: str, separator: str, fmt: str = "csv") -> None:
         self.dest = dest
         self.separator = separator
+        self.fmt = fmt
+        self.names: list[str] = []
         self.digest = hashlib.sha256()
         self.rows = 0
         directory = Path(".") if dest == "-" else (Path(dest).parent or Path("."))
@@ -523,11 +530,24 @@ class Writer:
         self.digest.update(data)
 
     def header(self, names: Sequence[str]) -> None:
+        if self.fmt == "jsonl":
+            seen: dict[str, int] = {}
+            self.names = []
+            for name in names:
+                seen[name] = seen.get(name, 0) + 1
+                self.names.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+            return
         buf = io.StringIO()
         csv.writer(buf, delimiter=self.separator, lineterminator="\n").writerow(names)
         self._write(buf.getvalue().encode("utf-8"))
 
     def batch(self, frame: pl.DataFrame) -> None:
+        if self.fmt == "jsonl":
+            buf = io.BytesIO()
+            frame.rename(dict(zip(frame.columns, self.names, strict=True))).write_ndjson(buf)
+            self._write(buf.getvalue())
+            self.rows += frame.height
+            return
         buf = io.BytesIO()
         # Empty cells are written as nothing at all (not ""), like the input had them.
         frame = frame.select(pl.all().replace("", None))
@@ -563,6 +583,44 @@ class Writer:
             self.handle.close()
         with contextlib.suppress(OSError):
             self.tmp.unlink()
+
+
+class SplitWriter:
+    """--split DIR: deliverable.csv, risky.csv, undeliverable.csv, unknown.csv (all atomic)."""
+
+    STATUSES = ("deliverable", "risky", "undeliverable", "unknown")
+
+    def __init__(self, directory: Path, separator: str) -> None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create {directory}: {exc.strerror or exc}") from None
+        self.writers: dict[str, Writer] = {}
+        try:
+            for status in self.STATUSES:
+                self.writers[status] = Writer(str(directory / f"{status}.csv"), separator)
+        except BaseException:
+            self.abort()
+            raise
+
+    def header(self, names: Sequence[str]) -> None:
+        for writer in self.writers.values():
+            writer.header(names)
+
+    def batch(self, frame: pl.DataFrame) -> None:
+        for status, writer in self.writers.items():
+            part = frame.filter(pl.col("lc_status") == status)
+            if part.height:
+                writer.batch(part)
+
+    def commit(self) -> dict[str, int]:
+        for writer in self.writers.values():
+            writer.commit()
+        return {status: writer.rows for status, writer in self.writers.items()}
+
+    def abort(self) -> None:
+        for writer in self.writers.values():
+            writer.abort()
 
 
 def _umask() -> int:

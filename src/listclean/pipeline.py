@@ -38,7 +38,7 @@ from listclean.probes.dns import (
     without_private,
 )
 from listclean.probes.smtp import Probe, Prober, SmtpConfig, Target
-from listclean.report import Tally, write_json
+from listclean.report import Tally, render_html, write_json, write_text
 from listclean.settings import Settings
 
 ProgressCallback = Callable[[str, int, int | None], None]
@@ -89,11 +89,11 @@ def build_checker(settings: Settings) -> OfflineChecker:
     )
 
 
-def default_output(input_path: str) -> str:
+def default_output(input_path: str, fmt: str = "csv") -> str:
     if input_path == "-":
         return "-"
     p = Path(input_path)
-    return str(p.with_name(f"{p.stem}.verified.csv"))
+    return str(p.with_name(f"{p.stem}.verified.{fmt}"))
 
 
 def default_report(output: str) -> Path | None:
@@ -150,6 +150,7 @@ def annotate(
             tally.flags[flag] += count
     tally.domains.update(r.normalized.rpartition("@")[2] for r in results if r.normalized)
     tally.syntax_messages.update(r.detail for r in results if r.detail and not r.normalized)
+    tally.mx.update(r.mx for r in results if r.mx)
     return {
         "lc_status": statuses,
         "lc_reason": reasons,
@@ -370,7 +371,9 @@ def verify(
         "lists": {"disposable_email_domains": disposable_version()},
         "settings": settings.public(),
         "input": {"path": csvio.display_name(input_path)},
-        "output": {"path": csvio.display_name(output or default_output(input_path))},
+        "output": {
+            "path": csvio.display_name(output or default_output(input_path, settings.output_format))
+        },
         "counts": {},
         "egress": {},
     }
@@ -406,7 +409,7 @@ def _verify(
     log: Callable[[str, str], None] | None = None,
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    output = output or default_output(input_path)
+    output = output or default_output(input_path, settings.output_format)
     checker = build_checker(settings)
     src = csvio.open_source(
         input_path,
@@ -469,9 +472,14 @@ def _verify(
             )
             timings["smtp_s"] = round(time.perf_counter() - clock, 3)
             lookup = _with_network(memo, infos, probes, catchall)
-        writer = csvio.Writer(output, src.out_separator)
+        writer = csvio.Writer(output, src.out_separator, settings.output_format)
+        split = (
+            csvio.SplitWriter(settings.split_dir, src.out_separator) if settings.split_dir else None
+        )
         try:
             writer.header(src.out_header)
+            if split is not None:
+                split.header(src.out_header)
             tally = Tally()
             seen: dict[str, int] = {}
             row = 1
@@ -487,12 +495,17 @@ def _verify(
                     )
                     frame = src.annotated(batch, vcols)
                 writer.batch(frame)
+                if split is not None:
+                    split.batch(frame)
                 row += batch.height
                 progress("write", batch.height, src.lines)
             output_sha = writer.commit()
+            split_rows = split.commit() if split is not None else None
             timings["write_s"] = round(time.perf_counter() - clock, 3)
         except BaseException:
             writer.abort()
+            if split is not None:
+                split.abort()
             raise
         if cache is not None:
             cache.store.end_run(manifest["run_id"], "done")
@@ -536,6 +549,9 @@ def _verify(
             "delimiter": src.out_separator,
         },
         "output": manifest["output"],
+        "split": (
+            {"dir": str(settings.split_dir), "rows": split_rows} if split_rows is not None else None
+        ),
         "counts": counts,
         "unique_addresses": len(seen),
         "egress": egress,
@@ -546,12 +562,18 @@ def _verify(
     }
     if report_path is None:
         report_path = default_report(output)
-    if report_path is not None:
-        try:
+    html_path = settings.html_path
+    if html_path is None and report_path is not None and output != "-":
+        html_path = report_path.with_suffix(".html")
+    try:
+        if report_path is not None:
             write_json(report_path, report)
-        except OSError as exc:
-            raise OutputError(f"cannot write report {report_path}: {exc.strerror or exc}") from None
-        report["report_path"] = str(report_path)
+            report["report_path"] = str(report_path)
+        if html_path is not None:
+            write_text(html_path, render_html(report))
+            report["html_path"] = str(html_path)
+    except OSError as exc:
+        raise OutputError(f"cannot write the report: {exc.strerror or exc}") from None
     return report
 
 

@@ -25,6 +25,7 @@ class Tally:
     flags: Counter[str] = field(default_factory=Counter)
     domains: Counter[str] = field(default_factory=Counter)
     syntax_messages: Counter[str] = field(default_factory=Counter)
+    mx: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +35,7 @@ class Tally:
             "flags": dict(_ranked(self.flags)),
             "top_domains": [{"domain": d, "rows": n} for d, n in _ranked(self.domains, TOP)],
             "syntax_messages": dict(_ranked(self.syntax_messages, TOP)),
+            "top_mx": [{"mx": m, "rows": n} for m, n in _ranked(self.mx, TOP)],
         }
 
 
@@ -44,13 +46,16 @@ def _ranked(counter: Counter[str], top: int | None = None) -> list[tuple[str, in
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
     """Atomic write: a temp file in the same directory renamed into place."""
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=".listclean-", suffix=".json", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".listclean-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=2, ensure_ascii=False)
-            out.write("\n")
+            out.write(text)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -92,3 +97,117 @@ def render_summary(report: dict[str, Any]) -> Any:
         f"({run['rows_per_s']:,.0f} rows/s) -> {report['output']['path']}"
     )
     return Group(table, reasons, footer)
+
+
+ADVICE = {
+    "dns_error": "The domain's DNS servers failed (SERVFAIL/REFUSED). Retry later.",
+    "dns_timeout": "No DNS answer in time. Retry later, or raise --dns-timeout.",
+    "smtp_unreachable": "The mail server refused or could not be reached. If many hosts show "
+    "this, outbound port 25 is probably blocked here: run from a machine that can reach it.",
+    "smtp_timeout": "The mail server was too slow. Retry later, or raise --smtp-timeout.",
+    "greylisted": "The server asked to try again later. Re-run after a while (results that "
+    "were decided are reused from the cache).",
+    "rate_limited": "The server limited us. Re-run later; lower --smtp-per-host.",
+    "ip_blocked": "The server rejects this machine's IP (blocklist). Probe from another IP.",
+    "provider_unverifiable": "This provider accepts every address at RCPT time: only sending "
+    "can tell. Treat as deliverable-but-unconfirmed.",
+    "smtp_error": "The server answered in a way that says nothing about the mailbox.",
+    "private_mx": "The domain's mail hosts are on private addresses: not probed (use "
+    "--allow-private-mx only for your own lab).",
+    "not_probed": "Checked offline only. Run without --offline to probe.",
+}
+
+
+def _bars(items: list[tuple[str, int]], total: int, colors: dict[str, str] | None = None) -> str:
+    """A horizontal bar chart as inline SVG (no scripts, no fonts, nothing fetched)."""
+    from html import escape
+
+    height = 22 * len(items) + 4
+    rows = []
+    for i, (label, count) in enumerate(items):
+        width = 0 if total <= 0 else max(1, round(300 * count / total)) if count else 0
+        color = (colors or {}).get(label, "#4c78a8")
+        y = 22 * i + 2
+        rows.append(
+            f'<text x="0" y="{y + 14}" font-size="12">{escape(label)}</text>'
+            f'<rect x="200" y="{y + 2}" width="{width}" height="16" fill="{color}"/>'
+            f'<text x="{205 + width}" y="{y + 14}" font-size="12">{count:,}</text>'
+        )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="620" height="{height}" '
+        f'role="img">{"".join(rows)}</svg>'
+    )
+
+
+SVG_COLORS = {
+    "deliverable": "#2e7d32",
+    "risky": "#f9a825",
+    "undeliverable": "#c62828",
+    "unknown": "#1565c0",
+}
+
+
+def render_html(report: dict[str, Any]) -> str:
+    """One self-contained page: inline CSS and SVG only, so opening it fetches nothing."""
+    from html import escape
+
+    counts = report["counts"]
+    rows = counts["rows"]
+    status = list(counts["status"].items())
+    reasons = list(counts["reason"].items())[:10]
+    domains = [(d["domain"], d["rows"]) for d in counts["top_domains"][:10]]
+    mx = [(m["mx"], m["rows"]) for m in counts.get("top_mx", [])[:10]]
+    accept_all = counts["reason"].get("accept_all", 0)
+    share = f"{100 * accept_all / rows:.1f}%" if rows else "0%"
+    unknown_rows = "".join(
+        f"<tr><td>{escape(r)}</td><td>{n:,}</td><td>{escape(ADVICE.get(r, ''))}</td></tr>"
+        for r, n in counts["reason"].items()
+        if r in ADVICE
+    )
+    manifest = report.get("manifest", {})
+    egress = report.get("egress", {})
+    facts = [
+        ("run", manifest.get("run_id", "")),
+        ("input", report["input"]["path"]),
+        ("input SHA-256", report["input"]["sha256"]),
+        ("output", report["output"]["path"]),
+        ("output SHA-256", report["output"]["sha256"]),
+        ("rows in / out", f"{report['input']['rows']:,} / {report['output']['rows']:,}"),
+        ("duration", f"{report['run']['duration_s']:.2f} s"),
+        ("listclean", report["listclean_version"]),
+        *((f"egress: {k}", f"{v:,}" if isinstance(v, int) else str(v)) for k, v in egress.items()),
+    ]
+    fact_rows = "".join(
+        f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in facts
+    )
+    status_cells = "".join(
+        f'<div class="stat" id="count-{escape(s)}"><b>{n:,}</b><span>{escape(s)}</span></div>'
+        for s, n in status
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy"
+ content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>listclean report: {escape(report["input"]["path"])}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 980px; }}
+h1 {{ font-size: 1.4em; }} h2 {{ font-size: 1.1em; margin-top: 1.6em; }}
+.stats {{ display: flex; gap: 1em; }}
+.stat {{ border: 1px solid #ddd; border-radius: 6px; padding: .6em 1em; min-width: 8em; }}
+.stat b {{ display: block; font-size: 1.6em; }}
+table {{ border-collapse: collapse; }} td, th {{ border-bottom: 1px solid #eee; padding: .3em .6em;
+text-align: left; vertical-align: top; }}
+</style></head><body>
+<h1>listclean report</h1>
+<p>{rows:,} rows from <code>{escape(report["input"]["path"])}</code>; catch-all share
+<b id="catchall-share">{share}</b>.</p>
+<div class="stats">{status_cells}</div>
+<h2>Statuses</h2>{_bars(status, rows, SVG_COLORS)}
+<h2>Top reasons</h2>{_bars(reasons, rows)}
+<h2>Top domains</h2>{_bars(domains, rows)}
+<h2>Top MX hosts</h2>{_bars(mx, rows) if mx else "<p>No MX hosts (offline run).</p>"}
+<h2>Unknown and unchecked addresses: what to do</h2>
+<table><tr><th>reason</th><th>rows</th><th>what to do</th></tr>{unknown_rows}</table>
+<h2>Run manifest</h2><table>{fact_rows}</table>
+</body></html>
+"""

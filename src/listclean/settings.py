@@ -24,6 +24,9 @@ class Settings:
     column: str | None = None
     delimiter: str | None = None
     encoding: str = "utf-8"
+    output_format: str = "csv"  # csv | jsonl
+    split_dir: Path | None = None
+    html_path: Path | None = None
     # offline checks
     allow_test_domains: bool = False
     disposable_list: Path | None = None

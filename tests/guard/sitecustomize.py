@@ -1,0 +1,4 @@
+# Loaded automatically by Python in subprocesses the tests start (PYTHONPATH): loopback only.
+import loopback_guard
+
+loopback_guard.install()
