@@ -357,3 +357,56 @@ def test_report_egress(env: Env, tmp_path: Path) -> None:
     assert egress["smtp_sessions"] >= 1
     assert egress["dns_queries"] >= 2
     json.dumps(report)
+
+
+def test_plan_probes_no_mailbox(env: Env, tmp_path: Path) -> None:
+    users = env.servers["users"]
+    rcpts_before = len(users.rcpts)
+    src = tmp_path / "p.csv"
+    src.write_text(
+        "email\n"
+        + "\n".join(
+            [f"u{i}@users.test" for i in range(120)]
+            + ["x@nxdomain-here.test", "bad@", "u1@users.test"]
+        )
+        + "\n"
+    )
+    proc = run_cli(
+        "plan",
+        str(src),
+        "--json",
+        "--nameserver",
+        env.dns.address,
+        "--allow-test-domains",
+        "--allow-private-mx",
+        "--smtp-port",
+        str(env.lab.port),
+    )
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert plan["rows"] == 123 and plan["unique_addresses"] == 121
+    assert plan["to_probe"] == 120 and plan["settled_by_dns"] == {"invalid_domain": 1}
+    assert plan["top_mx"][0] == {"mx": "mx.users.test", "addresses": 120}
+    assert plan["smtp_sessions_estimate"] == 1
+    assert plan["port25"]["outbound_smtp"] == "works"
+    assert len(users.rcpts) == rcpts_before  # no RCPT was sent
+
+
+def test_plan_reports_blocked_port(env: Env, tmp_path: Path) -> None:
+    src = tmp_path / "p.csv"
+    src.write_text("email\n" + "\n".join(f"a@r{i}.test" for i in range(3)) + "\n")
+    proc = run_cli(
+        "plan",
+        str(src),
+        "--json",
+        "--nameserver",
+        env.dns.address,
+        "--allow-test-domains",
+        "--allow-private-mx",
+        "--smtp-port",
+        str(env.lab.port),
+        "--smtp-timeout",
+        "1",
+    )
+    plan = json.loads(proc.stdout)
+    assert plan["port25"]["outbound_smtp"].startswith("looks blocked")

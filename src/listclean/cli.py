@@ -42,12 +42,92 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    """listclean: verify an email list locally. Example: [bold]listclean verify contacts.csv[/]"""
+    """listclean: verify an email list locally. Example: [bold]listclean verify contacts.csv[/]
+
+    Defaults come from listclean.toml (here, then in LISTCLEAN_HOME) and LISTCLEAN_* variables;
+    flags win. `listclean config` shows what is in effect and where it came from.
+    """
+    try:
+        values = _config_values()
+    except ListcleanError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    ctx.default_map = {cmd: {k: v.value for k, v in opts.items()} for cmd, opts in values.items()}
+
+
+def _option_table() -> dict[str, dict[str, bool]]:
+    """command -> {option name: takes several values} for the commands that take options."""
+    table: dict[str, dict[str, bool]] = {}
+    for name in ("verify", "check", "plan"):
+        command = _commands().get(name)
+        if command is not None:
+            table[name] = {p.name: bool(p.multiple) for p in _options(command)}
+    return table
+
+
+def _commands() -> dict[str, Any]:
+    import typer.main
+
+    return dict(getattr(typer.main.get_command(app), "commands", {}))
+
+
+def _options(command: Any) -> list[Any]:
+    """The command's --options (typer vendors its own click: duck-typed, not isinstance)."""
+    return [
+        p
+        for p in command.params
+        if getattr(p, "param_type_name", "") == "option" and p.name and p.name != "help"
+    ]
+
+
+def _config_values() -> dict[str, Any]:
+    from listclean.config import load
+
+    return load(default_home(), _option_table())
+
+
+@app.command("config")
+def show_config(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the effective defaults of `verify` and where each came from.
+
+    Example: [bold]LISTCLEAN_SMTP_PORT=2525 listclean config[/]
+    """
+    import json
+
+    from listclean.config import config_files
+
+    try:
+        values = _config_values().get("verify", {})
+    except ListcleanError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    rows = []
+    for param in _options(_commands()["verify"]):
+        chosen = values.get(param.name)
+        value = chosen.value if chosen else param.default
+        if hasattr(value, "value"):
+            value = value.value
+        rows.append(
+            {
+                "option": param.opts[-1],
+                "value": value if value is None else str(value),
+                "source": chosen.source if chosen else "default",
+            }
+        )
+    files = [str(p) for p in config_files(default_home())]
+    if json_out:
+        typer.echo(json.dumps({"files": files, "home": str(default_home()), "options": rows}))
+        return
+    typer.echo(f"LISTCLEAN_HOME: {default_home()}")
+    typer.echo("config files: " + (", ".join(files) or "none"))
+    for row in rows:
+        typer.echo(f"{row['option']:<22} {row['value']!s:<28} {row['source']}")
 
 
 def _nameserver(value: str) -> str:
@@ -315,6 +395,70 @@ def check(
             row["lc_smtp_reply"],
         )
     Console().print(table)
+
+
+@app.command()
+def plan(
+    input: Annotated[str, typer.Argument(help="CSV or text list; '-' reads stdin.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    column: Annotated[str | None, typer.Option(help="Name of the email column.")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="Field delimiter.")] = None,
+    encoding: Annotated[str, typer.Option(help="Input encoding.")] = "utf-8",
+    offline: Annotated[bool, typer.Option("--offline", help="No DNS, no SMTP check.")] = False,
+    nameserver: Annotated[
+        list[str] | None, typer.Option(help="DNS server IP[:PORT] (repeatable).")
+    ] = None,
+    dns_timeout: Annotated[float, typer.Option(help="Seconds per DNS answer.")] = 5.0,
+    smtp_port: Annotated[int, typer.Option(help="SMTP port for the reachability check.")] = 25,
+    smtp_timeout: Annotated[float, typer.Option(help="Seconds for the banner check.")] = 10.0,
+    smtp_per_host: Annotated[int, typer.Option(help="Sessions per MX host, as verify.")] = 2,
+    smtp_concurrency: Annotated[int, typer.Option(help="Sessions in all, as verify.")] = 20,
+    allow_test_domains: Annotated[
+        bool, typer.Option("--allow-test-domains", help="Accept the .test TLD.")
+    ] = False,
+    allow_private_mx: Annotated[
+        bool, typer.Option("--allow-private-mx", help="Check MX hosts on private addresses.")
+    ] = False,
+) -> None:
+    """Size up a list before probing: rows, unique addresses, MX providers, sessions, time,
+    and whether outbound SMTP works here. No mailbox is probed.
+
+    Example: [bold]listclean plan contacts.csv[/]
+    """
+    import json
+
+    from listclean.plan import make_plan
+
+    settings = Settings(
+        column=column,
+        delimiter=delimiter,
+        encoding=encoding,
+        offline=offline,
+        nameservers=tuple(nameserver or ()),
+        dns_timeout=dns_timeout,
+        smtp_port=smtp_port,
+        smtp_timeout=smtp_timeout,
+        smtp_per_host=max(1, smtp_per_host),
+        smtp_concurrency=max(1, smtp_concurrency),
+        allow_test_domains=allow_test_domains,
+        allow_private_mx=allow_private_mx,
+        home=default_home(),
+        use_cache=False,
+    )
+    try:
+        result = make_plan(input, settings)
+    except ListcleanError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    if json_out or not sys.stdout.isatty():
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    for key, value in result.items():
+        if isinstance(value, list):
+            typer.echo(f"{key}:")
+            for item in value:
+                typer.echo(f"  {item}")
+        else:
+            typer.echo(f"{key}: {value}")
 
 
 cache_app = typer.Typer(help="What listclean keeps in LISTCLEAN_HOME: see it, delete it.")
