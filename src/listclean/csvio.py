@@ -513,9 +513,13 @@ class Writer:
             raise OutputError(f"output directory {directory} does not exist; create it first")
         if dest != "-" and Path(dest).is_dir():
             raise OutputError(f"{dest} is a directory; give a file name for the output")
+        if dest != "-":
+            _remove_orphans(directory)
         try:
             fd, tmp = tempfile.mkstemp(
-                prefix=".listclean-", suffix=".tmp", dir=None if dest == "-" else directory
+                prefix=f".listclean-{os.getpid()}-",
+                suffix=".tmp",
+                dir=None if dest == "-" else directory,
             )
         except OSError as exc:
             raise OutputError(f"cannot write to {directory}: {exc.strerror or exc}") from None
@@ -621,6 +625,28 @@ class SplitWriter:
     def abort(self) -> None:
         for writer in self.writers.values():
             writer.abort()
+
+
+def _remove_orphans(directory: Path) -> None:
+    """Delete temp outputs left by a listclean that was killed (SIGKILL, power loss).
+
+    Their names carry the writer's PID; a file whose process is gone is an orphan. A partial
+    output must not linger: it holds the list's addresses.
+    """
+    for path in directory.glob(".listclean-*-*.tmp"):
+        try:
+            pid = int(path.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        except PermissionError:
+            continue  # another user's live process
 
 
 def _umask() -> int:

@@ -8,6 +8,7 @@ the whole list), the second writes the output with the verdicts, in input order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import hashlib
 import json
@@ -15,7 +16,7 @@ import platform
 import time
 import uuid
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,95 +204,135 @@ def default_helo() -> str:
     return name if "." in name else f"{name}.localdomain"
 
 
-def probe_mailboxes(
-    src: csvio.Source,
-    memo: Memo,
-    infos: dict[str, DomainInfo],
-    settings: Settings,
-    egress: dict[str, Any],
-    notes: list[str],
-    cache: Cache | None,
-    progress: ProgressCallback = _no_progress,
-    log: Callable[[str, str], None] | None = None,
-) -> tuple[dict[str, Probe], dict[str, bool]]:
-    """RCPT probes for every unique address whose domain has usable mail hosts."""
-    groups: dict[tuple[str, ...], tuple[tuple[MxHost, ...], dict[str, Target]]] = {}
-    for batch in src.batches(settings.batch_rows):
-        for raw in src.emails(batch):
-            result = memo.get(raw or "")
-            if result.reason is not Reason.NOT_PROBED or not result.domain:
-                continue
-            info = infos.get(result.domain)
-            if info is None or info.reason is not None or provider_unverifiable(info.mx):
-                continue
-            key = tuple(h.name for h in info.hosts)
-            group = groups.setdefault(key, (info.hosts, {}))
-            if result.normalized not in group[1]:
-                local = result.normalized.rpartition("@")[0]
-                group[1][result.normalized] = Target(
-                    key=result.normalized,
-                    rcpt=f"{local}@{result.domain}",
-                    domain=result.domain,
-                    smtputf8=Flag.SMTPUTF8 in result.flags,
+class NetworkStage:
+    """DNS and SMTP for one run, fed chunk by chunk so memory is bounded by the chunk.
+
+    What must outlive a chunk is domain-level and small: MX answers, catch-all verdicts, the
+    prober (its egress counters and the "port 25 looks blocked" state).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        memo: Memo,
+        egress: dict[str, Any],
+        notes: list[str],
+        cache: Cache | None,
+        progress: ProgressCallback = _no_progress,
+        log: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.settings, self.memo, self.egress, self.notes = settings, memo, egress, notes
+        self.cache, self.progress, self.log = cache, progress, log
+        self.infos: dict[str, DomainInfo] = {}
+        self.catchall: dict[str, bool] = {}
+        self.prober: Prober | None = None
+
+    def resolve(self, chunk: Sequence[Sequence[str | None]]) -> None:
+        """MX answers for the chunk's domains that are not known yet."""
+        domains: set[str] = set()
+        for emails in chunk:
+            for raw in emails:
+                result = self.memo.get(raw or "")
+                if needs_dns(result) and result.domain not in self.infos:
+                    domains.add(result.domain)
+        if domains:
+            self.infos.update(
+                resolve_domains(
+                    sorted(domains), self.settings, self.egress, self.cache, self.progress
                 )
-    if not groups:
-        return {}, {}
-    results: dict[str, Probe] = {}
-    catchall: dict[str, bool] = {}
-    domains = sorted({t.domain for _, targets in groups.values() for t in targets.values()})
-    if cache is not None:
-        results = cache.probes([t for _, targets in groups.values() for t in targets.values()])
-        catchall = cache.catchall(domains)
-        egress["addresses_from_cache"] = len(results)
-    todo = [
-        (hosts, [t for k, t in targets.items() if k not in results])
-        for hosts, targets in groups.values()
-    ]
-    todo = [(hosts, targets) for hosts, targets in todo if targets]
-    total = sum(len(targets) for _, targets in todo)
-    if not todo:
-        return results, catchall
-    helo = settings.helo or default_helo()
-    config = SmtpConfig(
-        port=settings.smtp_port,
-        helo=helo,
-        mail_from=settings.mail_from or f"verify@{helo}",
-        timeout=settings.smtp_timeout,
-        per_host=settings.smtp_per_host,
-        concurrency=settings.smtp_concurrency,
-        greylist_delay=settings.greylist_delay,
-        greylist_retries=settings.greylist_retries,
-        starttls=settings.starttls,
-    )
-    prober = Prober(config, warn=notes.append)
-    prober.results = results
-    prober.catchall.update(catchall)
-    known = dict(prober.catchall)
-    seen_keys: set[str] = set()
+            )
 
-    def on_result(key: str, probe: Probe) -> None:
-        if cache is not None:
-            cache.checkpoint(key, probe)
-        if log is not None:
-            log(key, f"{probe.reason.value} {probe.code} via {probe.host}".rstrip())
-        if key not in seen_keys:
-            seen_keys.add(key)
-            progress("smtp", 1, total)
+    def _new_prober(self) -> Prober:
+        settings = self.settings
+        helo = settings.helo or default_helo()
+        config = SmtpConfig(
+            port=settings.smtp_port,
+            helo=helo,
+            mail_from=settings.mail_from or f"verify@{helo}",
+            timeout=settings.smtp_timeout,
+            per_host=settings.smtp_per_host,
+            concurrency=settings.smtp_concurrency,
+            greylist_delay=settings.greylist_delay,
+            greylist_retries=settings.greylist_retries,
+            starttls=settings.starttls,
+        )
+        return Prober(config, warn=self.notes.append)
 
-    prober.on_result = on_result
-    progress("smtp", 0, total)
-    try:
-        asyncio.run(prober.run(todo))
-    finally:
-        egress["mx_hosts_contacted"] = len(prober.egress.hosts)
-        egress["smtp_sessions"] = prober.egress.sessions
-        egress["rcpt_commands"] = prober.egress.rcpt
-        egress["tls_sessions"] = prober.egress.tls
-        decided = {d: bool(v) for d, v in prober.catchall.items() if v is not None}
+    def probe(self, chunk: Sequence[Sequence[str | None]]) -> dict[str, Probe]:
+        """RCPT probes for the chunk's unique addresses whose domains have usable mail hosts."""
+        groups: dict[tuple[str, ...], tuple[tuple[MxHost, ...], dict[str, Target]]] = {}
+        for emails in chunk:
+            for raw in emails:
+                result = self.memo.get(raw or "")
+                if result.reason is not Reason.NOT_PROBED or not result.domain:
+                    continue
+                info = self.infos.get(result.domain)
+                if info is None or info.reason is not None or provider_unverifiable(info.mx):
+                    continue
+                key = tuple(h.name for h in info.hosts)
+                group = groups.setdefault(key, (info.hosts, {}))
+                if result.normalized not in group[1]:
+                    local = result.normalized.rpartition("@")[0]
+                    group[1][result.normalized] = Target(
+                        key=result.normalized,
+                        rcpt=f"{local}@{result.domain}",
+                        domain=result.domain,
+                        smtputf8=Flag.SMTPUTF8 in result.flags,
+                    )
+        if not groups:
+            return {}
+        results: dict[str, Probe] = {}
+        cache = self.cache
+        domains = sorted({t.domain for _, ts in groups.values() for t in ts.values()})
         if cache is not None:
-            cache.save_catchall({d: v for d, v in decided.items() if known.get(d) != v})
-            cache.flush()
-    return prober.results, decided
+            results = cache.probes([t for _, ts in groups.values() for t in ts.values()])
+            self.catchall.update(cache.catchall([d for d in domains if d not in self.catchall]))
+            self.egress["addresses_from_cache"] += len(results)
+        todo = [
+            (hosts, [t for k, t in targets.items() if k not in results])
+            for hosts, targets in groups.values()
+        ]
+        todo = [(hosts, targets) for hosts, targets in todo if targets]
+        if not todo:
+            return results
+        if self.prober is None:
+            self.prober = self._new_prober()
+        prober = self.prober
+        prober.results = results
+        prober.catchall.update(self.catchall)
+        known = dict(prober.catchall)
+        total = sum(len(targets) for _, targets in todo)
+        seen_keys: set[str] = set()
+        progress, log = self.progress, self.log
+
+        def on_result(key: str, probe: Probe) -> None:
+            if cache is not None:
+                cache.checkpoint(key, probe)
+            if log is not None:
+                log(key, f"{probe.reason.value} {probe.code} via {probe.host}".rstrip())
+            if key not in seen_keys:
+                seen_keys.add(key)
+                progress("smtp", 1, total)
+
+        prober.on_result = on_result
+        progress("smtp", 0, total)
+        try:
+            asyncio.run(prober.run(todo))
+        finally:
+            self.egress["mx_hosts_contacted"] = len(prober.egress.hosts)
+            self.egress["smtp_sessions"] = prober.egress.sessions
+            self.egress["rcpt_commands"] = prober.egress.rcpt
+            self.egress["tls_sessions"] = prober.egress.tls
+            decided = {d: bool(v) for d, v in prober.catchall.items() if v is not None}
+            self.catchall.update(decided)
+            if cache is not None:
+                cache.save_catchall({d: v for d, v in decided.items() if known.get(d) != v})
+                cache.flush()
+        prober.results = {}
+        return results
+
+    def lookup(self, probes: dict[str, Probe]) -> Callable[[str], Result]:
+        return _with_network(self.memo, self.infos, probes, self.catchall)
 
 
 def resolve_domains(
@@ -307,7 +348,7 @@ def resolve_domains(
     else:
         servers = system_nameservers()
     infos: dict[str, DomainInfo] = cache.domains(domains) if cache is not None else {}
-    egress["domains_from_cache"] = len(infos)
+    egress["domains_from_cache"] = egress.get("domains_from_cache", 0) + len(infos)
     todo = [d for d in domains if d not in infos]
     total = len(domains)
     progress("dns", len(infos), total)
@@ -319,13 +360,36 @@ def resolve_domains(
     )
     fresh = asyncio.run(resolver.resolve_many(todo, on_done=lambda d, i: progress("dns", 1, total)))
     infos.update(fresh)
-    egress["dns_queries"] = resolver.queries
-    egress["domains_resolved"] = len(fresh)
+    egress["dns_queries"] = egress.get("dns_queries", 0) + resolver.queries
+    egress["domains_resolved"] = egress.get("domains_resolved", 0) + len(fresh)
     if cache is not None:
         cache.save_domains(fresh)
     if settings.allow_private_mx:
         return infos
     return {d: without_private(d, i) for d, i in infos.items()}
+
+
+def _chunks(batches: Iterable[Any], rows: int) -> Iterator[list[Any]]:
+    """Group batches into chunks of about `rows` rows: networked work is done chunk by chunk."""
+    chunk: list[Any] = []
+    size = 0
+    for batch in batches:
+        chunk.append(batch)
+        size += batch.height
+        if size >= rows:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[key] = round(timings.get(key, 0.0) + time.perf_counter() - start, 3)
 
 
 def fingerprint(input_sha256: str, settings: Settings) -> str:
@@ -451,30 +515,12 @@ def _verify(
             "addresses_from_cache": 0,
         }
         manifest["egress"] = egress
-        if networked:
-            domains: set[str] = set()
-            clock = time.perf_counter()
-            progress("scan", 0, src.lines)
-            for batch in src.batches(settings.batch_rows):
-                for raw in src.emails(batch):
-                    result = memo.get(raw or "")
-                    if needs_dns(result):
-                        domains.add(result.domain)
-                progress("scan", batch.height, src.lines)
-            timings["scan_s"] = round(time.perf_counter() - clock, 3)
-            clock = time.perf_counter()
-            infos = resolve_domains(sorted(domains), settings, egress, cache, progress)
-            timings["dns_s"] = round(time.perf_counter() - clock, 3)
-            del domains
-            clock = time.perf_counter()
-            probes, catchall = probe_mailboxes(
-                src, memo, infos, settings, egress, notes, cache, progress, log
-            )
-            timings["smtp_s"] = round(time.perf_counter() - clock, 3)
-            lookup = _with_network(memo, infos, probes, catchall)
         writer = csvio.Writer(output, src.out_separator, settings.output_format)
-        split = (
-            csvio.SplitWriter(settings.split_dir, src.out_separator) if settings.split_dir else None
+        split = None
+        if settings.split_dir is not None:
+            split = csvio.SplitWriter(settings.split_dir, src.out_separator)
+        network = (
+            NetworkStage(settings, memo, egress, notes, cache, progress, log) if networked else None
         )
         try:
             writer.header(src.out_header)
@@ -483,25 +529,39 @@ def _verify(
             tally = Tally()
             seen: dict[str, int] = {}
             row = 1
-            clock = time.perf_counter()
-            progress("write", 0, src.lines)
-            for batch in src.batches(settings.batch_rows):
-                if networked:
-                    cols = annotate(src.emails(batch), row, lookup, seen, tally)
-                    frame = src.annotated(batch, cols)
-                else:  # the hot path of an offline run: whole-column expressions
-                    vcols = annotate_offline(
-                        src.email_series(batch), row, checker, memo.get, seen, tally, _flags_text
-                    )
-                    frame = src.annotated(batch, vcols)
-                writer.batch(frame)
-                if split is not None:
-                    split.batch(frame)
-                row += batch.height
-                progress("write", batch.height, src.lines)
+            chunk_rows = settings.chunk_rows if network is not None else 1  # offline: per batch
+            for chunk in _chunks(src.batches(settings.batch_rows), chunk_rows):
+                if network is not None:
+                    emails = [src.emails(batch) for batch in chunk]
+                    with _timed(timings, "dns_s"):
+                        network.resolve(emails)
+                    with _timed(timings, "smtp_s"):
+                        probes = network.probe(emails)
+                    lookup = network.lookup(probes)
+                with _timed(timings, "write_s"):
+                    for batch in chunk:
+                        if network is not None:
+                            cols = annotate(src.emails(batch), row, lookup, seen, tally)
+                            frame = src.annotated(batch, cols)
+                        else:  # the hot path of an offline run: whole-column expressions
+                            vcols = annotate_offline(
+                                src.email_series(batch),
+                                row,
+                                checker,
+                                memo.get,
+                                seen,
+                                tally,
+                                _flags_text,
+                            )
+                            frame = src.annotated(batch, vcols)
+                        writer.batch(frame)
+                        if split is not None:
+                            split.batch(frame)
+                        row += batch.height
+                        progress("write", batch.height, src.lines)
+                del chunk
             output_sha = writer.commit()
             split_rows = split.commit() if split is not None else None
-            timings["write_s"] = round(time.perf_counter() - clock, 3)
         except BaseException:
             writer.abort()
             if split is not None:

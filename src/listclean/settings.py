@@ -53,6 +53,9 @@ class Settings:
     resume: bool = False
     show_addresses: bool = False
     batch_rows: int = 50_000
+    chunk_rows: int = (
+        200_000  # networked runs: DNS, SMTP and writing are done this many rows at a time
+    )
 
     def public(self) -> dict[str, object]:
         """The settings as JSON-able values for reports and the audit log (no secrets)."""
