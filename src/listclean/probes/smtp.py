@@ -298,6 +298,7 @@ class Prober:
         self.connect_failed: set[str] = set()
         self.connect_ok: set[str] = set()
         self.port25_blocked = False
+        self.connecting = 0  # connection attempts in flight
         self._sem: asyncio.Semaphore | None = None
         self.on_result: Callable[[str, Probe], None] | None = None
 
@@ -313,6 +314,7 @@ class Prober:
         self.connect_failed.add(host)
         if (
             not self.connect_ok
+            and not self.connecting  # a connection still being tried may yet prove it works
             and len(self.connect_failed) >= CONNECT_FAILURES_FOR_BLOCKED
             and not self.port25_blocked
         ):
@@ -407,14 +409,17 @@ class HostWorker:
         failure: SmtpFailure | None = None
         for host in self.hosts:
             for address in host.addresses:
+                self.prober.connecting += 1
                 try:
                     conn = await Connection.open(
                         host.name, address, self.config.port, self.config.timeout
                     )
                 except SmtpFailure as exc:
+                    self.prober.connecting -= 1
                     failure = exc
                     self.prober.note_connect(host.name, ok=False)
                     continue
+                self.prober.connecting -= 1
                 self.prober.note_connect(host.name, ok=True)
                 self.prober.egress.sessions += 1
                 self.prober.egress.hosts.add(host.name)
