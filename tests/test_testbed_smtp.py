@@ -78,3 +78,41 @@ def test_postfix_end_to_end(tmp_path: Path, testbed: str) -> None:
 def test_postfix_no_starttls(tmp_path: Path, testbed: str) -> None:
     _, report = verify(tmp_path, testbed, "--no-cache", "--no-starttls")
     assert report["egress"]["tls_sessions"] == 0
+
+
+def test_chunked_run_with_dead_hosts(tmp_path: Path, testbed: str) -> None:
+    """Networked runs go chunk by chunk; dead MX hosts (bench.test: nothing listens) must not
+    make a live one (Postfix) look blocked in any chunk."""
+    import collections
+    import csv
+
+    from listclean.pipeline import verify
+    from listclean.settings import Settings
+
+    src = tmp_path / "chunky.csv"
+    with src.open("w") as f:
+        f.write("email\n")
+        for i in range(3000):
+            f.write(
+                f"u{i % 200 * 20:05d}@bulk.lab.test\n"
+                if i % 2 == 0
+                else f"u{i}@d{i % 300:05d}.bench.test\n"
+            )
+    settings = Settings(
+        nameservers=(testbed,),
+        allow_test_domains=True,
+        allow_private_mx=True,
+        helo="probe.lab.test",
+        use_cache=False,
+        chunk_rows=1000,
+        batch_rows=500,
+        home=tmp_path / "home",
+        smtp_timeout=5,
+    )
+    result = verify(str(src), str(tmp_path / "out.csv"), settings, report_path=None)
+    with (tmp_path / "out.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    got = collections.Counter((r["email"].endswith("@bulk.lab.test"), r["lc_reason"]) for r in rows)
+    assert got == {(True, "accepted"): 1500, (False, "smtp_unreachable"): 1500}
+    assert not result.notices  # no "port 25 looks blocked" warning
+    assert result.report["egress"]["rcpt_commands"] == 301  # 100 unique a chunk, + 1 catch-all test

@@ -33,12 +33,62 @@ _NOT_PROBED = (status_of(Reason.NOT_PROBED).value, Reason.NOT_PROBED.value)
 _DISPOSABLE = (status_of(Reason.DISPOSABLE).value, Reason.DISPOSABLE.value)
 
 
+class DuplicateIndex:
+    """normalized address -> 1-based data row of its first occurrence, for the whole file.
+
+    Kept as two 64-bit hashes and a row number per unique address (20 bytes) in a Polars
+    frame, instead of a dict of strings (~200 bytes each), so a list of a million unique
+    addresses costs 20 MB here. Two independently seeded 64-bit hashes make a false
+    "duplicate" practically impossible (about 2^-128 per pair). Hash values are only compared
+    within one process, so Polars' hash not being stable across versions does not matter.
+    """
+
+    SEEDS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)
+
+    def __init__(self) -> None:
+        self.index = pl.DataFrame(schema={"h1": pl.UInt64, "h2": pl.UInt64, "first": pl.UInt32})
+
+    def __len__(self) -> int:
+        return self.index.height
+
+    def mark(self, normalized: list[str], first_row: int) -> list[str]:
+        """duplicate_of for each row ("" for a first occurrence or an empty address)."""
+        n = len(normalized)
+        frame = (
+            pl.DataFrame({"n": normalized}, schema={"n": pl.String})
+            .with_row_index("i")
+            .filter(pl.col("n").is_not_null() & (pl.col("n") != ""))
+            .with_columns(
+                h1=pl.col("n").hash(self.SEEDS[0]),
+                h2=pl.col("n").hash(self.SEEDS[1]),
+                row=(pl.col("i") + first_row).cast(pl.UInt32),
+            )
+        )
+        if frame.height == 0:
+            return [""] * n
+        local = frame.group_by(["h1", "h2"]).agg(pl.col("row").min().alias("local"))
+        known = local.join(self.index, on=["h1", "h2"], how="left")
+        fresh = known.filter(pl.col("first").is_null()).select(
+            "h1", "h2", pl.col("local").alias("first")
+        )
+        if fresh.height:
+            self.index = pl.concat([self.index, fresh], rechunk=True)
+        firsts = known.select("h1", "h2", pl.coalesce("first", "local").alias("first"))
+        rows = frame.join(firsts, on=["h1", "h2"], how="left").filter(
+            pl.col("first") != pl.col("row")
+        )
+        out = pl.Series([""] * n, dtype=pl.String)
+        if rows.height:
+            out = out.scatter(rows.get_column("i"), rows.get_column("first").cast(pl.String))
+        return out.to_list()  # type: ignore[no-any-return]
+
+
 def annotate_offline(
     emails: pl.Series,
     first_row: int,
     checker: OfflineChecker,
     slow: Callable[[str], Result],
-    seen: dict[str, int],
+    seen: DuplicateIndex,
     tally: Tally,
     flags_text: Callable[[tuple[Flag, ...], bool], str],
 ) -> dict[str, pl.Series]:
@@ -86,14 +136,7 @@ def annotate_offline(
     normalized = frame.get_column("normalized").to_list()
     for i, result in zip(slow_rows, slow_results, strict=True):
         normalized[i] = result.normalized
-    duplicate_of = [""] * n
-    setdefault = seen.setdefault
-    for offset, value in enumerate(normalized):
-        if value:
-            row = first_row + offset
-            first = setdefault(value, row)
-            if first != row:
-                duplicate_of[offset] = str(first)
+    duplicate_of = seen.mark(normalized, first_row)
 
     # Flags: role; free; disposable (the order OfflineChecker uses), then duplicate: one of 16
     # combinations per row, turned into text by a lookup table.

@@ -28,7 +28,7 @@ from listclean.checks.lists import DomainLists, disposable_version, read_domain_
 from listclean.checks.replies import provider_unverifiable
 from listclean.checks.verdict import OfflineChecker, apply_dns, apply_smtp, needs_dns
 from listclean.errors import ConfigError, ListcleanError, OutputError
-from listclean.fastpath import annotate_offline
+from listclean.fastpath import DuplicateIndex, annotate_offline
 from listclean.model import Flag, Reason, Result, status_of
 from listclean.probes.dns import (
     DomainInfo,
@@ -122,7 +122,7 @@ def annotate(
     emails: Sequence[str | None],
     first_row: int,
     lookup: Callable[[str], Result],
-    seen: dict[str, int],
+    seen: DuplicateIndex,
     tally: Tally,
 ) -> dict[str, list[str]]:
     """The lc_ columns for one batch. first_row is the 1-based data-row number of emails[0].
@@ -131,15 +131,7 @@ def annotate(
     per row of the input and is the hot path of an offline run.
     """
     results = [lookup(raw or "") for raw in emails]
-    duplicate_of = [""] * len(results)
-    setdefault = seen.setdefault
-    for offset, result in enumerate(results):
-        normalized = result.normalized
-        if normalized:
-            row = first_row + offset
-            first = setdefault(normalized, row)
-            if first != row:
-                duplicate_of[offset] = str(first)
+    duplicate_of = seen.mark([r.normalized for r in results], first_row)
     statuses = [_STATUS_TEXT[r.reason] for r in results]
     reasons = [_REASON_TEXT[r.reason] for r in results]
     flags = [_flags_text(r.flags, bool(d)) for r, d in zip(results, duplicate_of, strict=True)]
@@ -527,7 +519,7 @@ def _verify(
             if split is not None:
                 split.header(src.out_header)
             tally = Tally()
-            seen: dict[str, int] = {}
+            seen = DuplicateIndex()
             row = 1
             chunk_rows = settings.chunk_rows if network is not None else 1  # offline: per batch
             for chunk in _chunks(src.batches(settings.batch_rows), chunk_rows):
