@@ -36,20 +36,29 @@ _DISPOSABLE = (status_of(Reason.DISPOSABLE).value, Reason.DISPOSABLE.value)
 class DuplicateIndex:
     """normalized address -> 1-based data row of its first occurrence, for the whole file.
 
-    Kept as two 64-bit hashes and a row number per unique address (20 bytes) in a Polars
-    frame, instead of a dict of strings (~200 bytes each), so a list of a million unique
-    addresses costs 20 MB here. Two independently seeded 64-bit hashes make a false
-    "duplicate" practically impossible (about 2^-128 per pair). Hash values are only compared
-    within one process, so Polars' hash not being stable across versions does not matter.
+    Kept as two 64-bit hashes and a row number per unique address (20 bytes) in Polars frames,
+    instead of a dict of strings (~200 bytes each). Two independently seeded 64-bit hashes make
+    a false "duplicate" practically impossible (about 2^-128 per pair). Hash values are only
+    compared within one process, so Polars' hash not being stable across versions is fine.
+
+    The index is split into PARTS partitions by the second hash modulo PARTS, and a batch is
+    joined against one partition at a time: a join allocates a hash table the size of what it
+    joins against, and one table the size of the whole index per batch made memory grow with
+    the list (the allocator keeps freed pages for a while).
     """
 
     SEEDS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)
+    PARTS = 16
 
     def __init__(self) -> None:
-        self.index = pl.DataFrame(schema={"h1": pl.UInt64, "h2": pl.UInt64, "first": pl.UInt32})
+        self.parts: list[pl.DataFrame] = [
+            pl.DataFrame(schema={"h1": pl.UInt64, "h2": pl.UInt64, "first": pl.UInt32})
+            for _ in range(self.PARTS)
+        ]
+        self.size = 0
 
     def __len__(self) -> int:
-        return self.index.height
+        return self.size
 
     def mark(self, normalized: list[str], first_row: int) -> list[str]:
         """duplicate_of for each row ("" for a first occurrence or an empty address)."""
@@ -63,25 +72,27 @@ class DuplicateIndex:
                 h2=pl.col("n").hash(self.SEEDS[1]),
                 row=(pl.col("i") + first_row).cast(pl.UInt32),
             )
-        )
-        if frame.height == 0:
-            return [""] * n
-        local = frame.group_by(["h1", "h2"]).agg(pl.col("row").min().alias("local"))
-        known = local.join(self.index, on=["h1", "h2"], how="left")
-        fresh = known.filter(pl.col("first").is_null()).select(
-            "h1", "h2", pl.col("local").alias("first")
-        )
-        if fresh.height:
-            # no rechunk: each batch adds a chunk; copying the whole index every batch left the
-            # allocator holding every old copy (memory grew ~130 B per unique address)
-            self.index = pl.concat([self.index, fresh], rechunk=False)
-        firsts = known.select("h1", "h2", pl.coalesce("first", "local").alias("first"))
-        rows = frame.join(firsts, on=["h1", "h2"], how="left").filter(
-            pl.col("first") != pl.col("row")
+            .with_columns(part=(pl.col("h2") % self.PARTS).cast(pl.UInt8))
         )
         out = pl.Series([""] * n, dtype=pl.String)
-        if rows.height:
-            out = out.scatter(rows.get_column("i"), rows.get_column("first").cast(pl.String))
+        if frame.height == 0:
+            return out.to_list()  # type: ignore[no-any-return]
+        for (part,), rows in frame.partition_by("part", as_dict=True).items():
+            index = self.parts[part]
+            local = rows.group_by(["h1", "h2"]).agg(pl.col("row").min().alias("local"))
+            known = local.join(index, on=["h1", "h2"], how="left")
+            fresh = known.filter(pl.col("first").is_null()).select(
+                "h1", "h2", pl.col("local").alias("first")
+            )
+            if fresh.height:
+                self.parts[part] = pl.concat([index, fresh], rechunk=False)
+                self.size += fresh.height
+            firsts = known.select("h1", "h2", pl.coalesce("first", "local").alias("first"))
+            dups = rows.join(firsts, on=["h1", "h2"], how="left").filter(
+                pl.col("first") != pl.col("row")
+            )
+            if dups.height:
+                out = out.scatter(dups.get_column("i"), dups.get_column("first").cast(pl.String))
         return out.to_list()  # type: ignore[no-any-return]
 
 
