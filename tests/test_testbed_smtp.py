@@ -115,4 +115,6 @@ def test_chunked_run_with_dead_hosts(tmp_path: Path, testbed: str) -> None:
     got = collections.Counter((r["email"].endswith("@bulk.lab.test"), r["lc_reason"]) for r in rows)
     assert got == {(True, "accepted"): 1500, (False, "smtp_unreachable"): 1500}
     assert not result.notices  # no "port 25 looks blocked" warning
-    assert result.report["egress"]["rcpt_commands"] == 301  # 100 unique a chunk, + 1 catch-all test
+    # ~100 unique bulk addresses per chunk, probed again in each chunk (no cache), + 1 catch-all
+    # test: more than one chunk really ran, and each probed only its own addresses
+    assert 201 <= result.report["egress"]["rcpt_commands"] <= 301
