@@ -177,7 +177,6 @@ def open_source(
     head: list[str] = []
     head_len = 0
     first = True
-    bom = False
     try:
         while True:
             try:
@@ -189,7 +188,6 @@ def open_source(
                 for magic, what in _MAGIC.items():
                     if chunk.startswith(magic):
                         raise InputError(f"{name} is {what}; listclean reads CSV or text lists")
-                bom = chunk.startswith(codecs.BOM_UTF8)
             try:
                 text = decoder.decode(chunk, final)
             except UnicodeDecodeError as exc:
@@ -250,8 +248,6 @@ def open_source(
             size=size,
             lines=lines + (0 if head_text.endswith("\n") else 1),
             spool=spool_path,
-            bom=bom,
-            tmpdir=tmpdir,
         )
         if quotes % 2:
             _check_quotes(src)
@@ -357,8 +353,6 @@ def _describe(
     size: int,
     lines: int,
     spool: Path | None,
-    bom: bool,
-    tmpdir: Path | None,
 ) -> Source:
     head_text = head_text.lstrip("\ufeff")
     first_line = head_text.lstrip("\r\n").split("\n", 1)[0]
@@ -372,10 +366,6 @@ def _describe(
         header = ["email"]
     else:
         header = [f"column_{i + 1}" for i in range(width)]
-    if bom and not has_header and spool is None:
-        # Polars strips a BOM from a header row but not from a first data row.
-        spool = _respool_without_bom(path, tmpdir)
-        path = spool
     keep = (
         [i for i, h in enumerate(header) if not h.startswith("lc_")]
         if has_header
@@ -383,15 +373,10 @@ def _describe(
     )
     if not keep:
         raise InputError(f"{name}: every column is an lc_ column; give the original list")
-    try:
-        return _build_source(
-            name, path, sha256, size, has_header, header, sep, keep, spool, lines, width, column
-        )
-    except BaseException:
-        if spool is not None and bom:
-            with contextlib.suppress(OSError):
-                spool.unlink()
-        raise
+    # (open_source removes the spool if this fails)
+    return _build_source(
+        name, path, sha256, size, has_header, header, sep, keep, spool, lines, width, column
+    )
 
 
 def _build_source(
@@ -425,16 +410,6 @@ def _build_source(
     )
     src.email_index = _find_email_column(src, column)
     return src
-
-
-def _respool_without_bom(path: Path, tmpdir: Path | None) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix="listclean-in-", suffix=".csv", dir=tmpdir)
-    with os.fdopen(fd, "wb") as out, open(path, "rb") as inp:
-        chunk = inp.read(CHUNK)
-        out.write(chunk.removeprefix(codecs.BOM_UTF8))
-        while chunk := inp.read(CHUNK):
-            out.write(chunk)
-    return Path(tmp)
 
 
 def _find_email_column(src: Source, column: str | None) -> int:

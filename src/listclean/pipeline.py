@@ -494,7 +494,6 @@ def _verify(
                 manifest["resumed_from"] = previous
             cache.store.start_run(manifest["run_id"], fp)
         memo = Memo(checker)
-        lookup: Callable[[str], Result] = memo.get
         timings: dict[str, float] = {}
         egress: dict[str, Any] = {
             "dns_queries": 0,

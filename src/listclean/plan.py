@@ -17,7 +17,7 @@ from listclean import csvio
 from listclean.checks.replies import provider_unverifiable
 from listclean.checks.verdict import apply_dns, needs_dns
 from listclean.model import Reason
-from listclean.pipeline import Memo, build_checker, default_helo, resolve_domains
+from listclean.pipeline import Memo, build_checker, resolve_domains
 from listclean.probes.dns import MxHost
 from listclean.probes.smtp import (
     ADDRESSES_PER_PARALLEL_SESSION,
@@ -138,6 +138,3 @@ async def _port_check(groups: list[tuple[MxHost, ...]], settings: Settings) -> d
         "outbound_smtp": f"looks blocked: port {settings.smtp_port} unreachable",
         "tried": tried,
     }
-
-
-__all__ = ["make_plan", "default_helo"]
