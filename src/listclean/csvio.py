@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 import polars as pl
 
@@ -92,6 +92,8 @@ class Source:
         target = max(4096, rows * max(1, self.size // max(1, self.lines + 1)))
         try:
             for piece in _record_ranges(self.path, target, skip_header=self.has_header):
+                if len(self._names) > 1:  # a one-column list keeps line N as row N
+                    piece = _drop_blank_lines(piece)
                 frame = pl.read_csv(
                     piece,
                     has_header=False,
@@ -174,6 +176,7 @@ def open_source(
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8-sig" if utf8 else codec.name)(errors="strict")
     size = lines = quotes = 0
+    cr_parity: int | None = None
     head: list[str] = []
     head_len = 0
     first = True
@@ -206,6 +209,16 @@ def open_source(
             first = False
             size += len(chunk)
             digest.update(chunk)
+            if cr_parity is not None and not text.startswith("\n") and cr_parity % 2 == 0:
+                _bare_cr(name, lines)
+            cr_parity = None
+            if "\r" in text:
+                for match in _BARE_CR.finditer(text):
+                    parity = quotes + text.count('"', 0, match.start())
+                    if match.start() == len(text) - 1 and not final:
+                        cr_parity = parity  # a CRLF cut in two, or not: the next chunk tells
+                    elif parity % 2 == 0:
+                        _bare_cr(name, lines + text.count("\n", 0, match.start()))
             lines += text.count("\n")
             quotes += text.count('"')
             if head_len < HEAD_BYTES:
@@ -265,6 +278,11 @@ def _record_ranges(path: Path, target: int, *, skip_header: bool) -> Iterator[by
         buf = handle.read(CHUNK).removeprefix(codecs.BOM_UTF8)
         eof = False
         if skip_header:
+            buf = buf.lstrip(b"\r\n")  # blank lines before the header are no records
+            while not buf and not eof:
+                more = handle.read(CHUNK)
+                eof = not more
+                buf = more.lstrip(b"\r\n")
             end = _boundary_after(buf, 0)
             while end < 0 and not eof:
                 more = handle.read(CHUNK)
@@ -279,7 +297,9 @@ def _record_ranges(path: Path, target: int, *, skip_header: bool) -> Iterator[by
                 buf += more
             if eof:
                 if buf.strip(b"\r\n"):
-                    yield buf
+                    # Polars drops an empty last field of a last line with no newline ("a,"),
+                    # hiding a row that is one field too long: end every range with one.
+                    yield buf if buf.endswith(b"\n") else buf + b"\n"
                 return
             cut = _last_boundary(buf[:target])
             if cut <= 0:  # one record longer than the target: cut after it
@@ -291,6 +311,40 @@ def _record_ranges(path: Path, target: int, *, skip_header: bool) -> Iterator[by
                 continue
             yield buf[:cut]
             buf = buf[cut:]
+
+
+_BARE_CR = re.compile(r"\r(?!\n)")
+
+
+def _bare_cr(name: str, newlines_before: int) -> NoReturn:
+    raise InputError(
+        f"{name}, line {newlines_before + 1}: a line ends in a bare carriage return (classic Mac "
+        "line endings); save the file with LF or CRLF line endings (e.g. as \"CSV UTF-8\")"
+    )
+
+
+_BLANK_LINE = re.compile(rb"(?:^|(?<=\n))(\r?\n)")
+
+
+def _drop_blank_lines(piece: bytes) -> bytes:
+    """Remove blank lines between records: in a CSV with several columns a blank line is no
+    record (RFC 4180, Python's csv). A one-column list is read line by line instead, so that
+    line N of a plain list is row N of the output, blank lines included.
+
+    Polars would read one as a record of empty fields, which is indistinguishable from a real
+    one (``""`` or ``,``) once parsed. A blank line inside a quoted field is content and kept.
+    """
+    if not (piece.startswith((b"\n", b"\r\n")) or b"\n\n" in piece or b"\n\r\n" in piece):
+        return piece
+    keep: list[bytes] = []
+    start = 0
+    for match in _BLANK_LINE.finditer(piece):
+        blank_at = match.start(1)
+        if piece.count(b'"', 0, blank_at) % 2 == 0:  # outside quotes: between records
+            keep.append(piece[start:blank_at])
+            start = match.end(1)
+    keep.append(piece[start:])
+    return b"".join(keep)
 
 
 def _boundary_after(buf: bytes, start: int) -> int:
@@ -331,10 +385,13 @@ def _sniff_delimiter(line: str) -> str | None:
 
 
 def _first_record(head_text: str, sep: str) -> list[str]:
-    reader = csv.reader(io.StringIO(head_text), delimiter=sep, strict=False)
-    for row in reader:
-        if row:
-            return row
+    reader = csv.reader(io.StringIO(head_text, newline=""), delimiter=sep, strict=False)
+    try:
+        for row in reader:
+            if row:
+                return row
+    except csv.Error:
+        pass
     return []
 
 
@@ -516,6 +573,13 @@ def _stdlib_problem(src: Source) -> str | None:
                     f"{src.name}, line {tracker.line}: malformed quoting ({exc}); a quote inside "
                     'a quoted field must be doubled ("")'
                 )
+            raw = "".join(tracker.raw)
+            for cell in row:
+                if '"' in cell and f'"{cell.replace(chr(34), chr(34) * 2)}"' not in raw:
+                    return (
+                        f"{src.name}, line {start}: a quote character inside an unquoted field; "
+                        'quote the whole field and double the inner quote ("5"" screen")'
+                    )
             if not first_data:
                 first_data = True
                 continue
@@ -525,13 +589,6 @@ def _stdlib_problem(src: Source) -> str | None:
                     f"{src.name}, line {start}: {len(row)} fields but {what} has {width}; "
                     "quote fields that contain the delimiter, or pass --delimiter"
                 )
-            raw = "".join(tracker.raw)
-            for cell in row:
-                if '"' in cell and f'"{cell.replace(chr(34), chr(34) * 2)}"' not in raw:
-                    return (
-                        f"{src.name}, line {start}: a quote character inside an unquoted field; "
-                        'quote the whole field and double the inner quote ("5"" screen")'
-                    )
 
 
 class Writer:
