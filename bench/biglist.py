@@ -5,7 +5,8 @@
 Rows: u{i}@d{i % 50000}.bench.test (Unbound answers; their MX hosts 127.0.2.x have no SMTP
 server, so those addresses end unknown/smtp_unreachable once port 25 "looks blocked"), and
 every 20th row an address of bulk.lab.test (Postfix), so SMTP runs on a subset. Each size runs
-in its own process; wall time and that process's peak RSS are reported, and the output is
+in its own process; wall time and that process's peak anonymous and file-backed memory
+(bench/memwatch.py) are reported, and the output is
 checked to have one row per input row with every id in order.
 """
 
@@ -14,12 +15,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from memwatch import watch  # noqa: E402
 
 
 def generate(path: Path, rows: int) -> None:
@@ -38,19 +41,17 @@ def generate(path: Path, rows: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
+    ap.add_argument("--timeline", action="store_true", help="anonymous memory once a second")
     args = ap.parse_args()
     for rows in args.rows:
         with tempfile.TemporaryDirectory() as tmp:
             src, out, rep = Path(tmp) / "in.csv", Path(tmp) / "out.csv", Path(tmp) / "r.json"
             generate(src, rows)
             t0 = time.perf_counter()
-            proc = subprocess.run(
+            proc = watch(
                 [
                     sys.executable,
-                    "-c",
-                    "import resource, sys; from listclean.cli import main; sys.argv = sys.argv[1:]\n"
-                    "try:\n    main()\nfinally:\n"
-                    "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)",
+                    "-m",
                     "listclean",
                     "verify",
                     str(src),
@@ -68,24 +69,28 @@ def main() -> None:
                     "--smtp-timeout",
                     "5",
                 ],
-                capture_output=True,
+                timeline=args.timeline,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
                 env={"LISTCLEAN_HOME": tmp, "PATH": "/usr/bin:/bin"},
             )
             elapsed = time.perf_counter() - t0
-            if proc.returncode != 0:
-                raise SystemExit(proc.stderr)
-            peak = int(proc.stderr.strip().splitlines()[-1]) / 1024
+            if proc["rc"] != 0:
+                raise SystemExit(proc["stderr"])
+            for t, anon in proc["timeline"]:
+                print(f"  {t:6.1f} s  anon {anon / 1024:7.1f} MB")
             report = json.loads(rep.read_text())
             with out.open(newline="") as f:
                 ids = [r[0] for r in csv.reader(f)][1:]
             assert ids == [f"{i:07d}" for i in range(rows)], "rows lost or reordered"
             print(
-                f"{rows:,} rows: {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s), peak RSS {peak:.0f} MB; "
+                f"{rows:,} rows: {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s), "
+                f"peak anon {proc['peak_anon_kb'] / 1024:.0f} MB, "
+                f"file-backed {proc['peak_file_kb'] / 1024:.0f} MB; "
                 f"stages {report['run']['stages']}; status {report['counts']['status']}; "
                 f"egress {report['egress']}"
             )
-    print("resource check:", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import polars as pl
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from listclean.checks.lists import DomainLists
+from listclean.checks.replies import provider_unverifiable
 from listclean.checks.verdict import OfflineChecker
-from listclean.fastpath import DuplicateIndex, annotate_offline
-from listclean.pipeline import Memo, _flags_text, annotate
+from listclean.fastpath import (
+    DOMAIN_SCHEMA,
+    DuplicateIndex,
+    annotate_offline,
+    apply_network,
+    finish,
+    offline_frame,
+    tally_columns,
+)
+from listclean.model import Reason
+from listclean.pipeline import Memo, _flags_text, _probe_frame
+from listclean.probes.dns import DomainInfo, MxHost
+from listclean.probes.smtp import Probe
 from listclean.report import Tally
+
+from .reference import annotate, with_network
 
 LOCALS = st.sampled_from(
     [
@@ -116,3 +130,90 @@ def test_duplicate_index_matches_a_dict(batches: list[list[str]]) -> None:
         assert index.mark(batch, row) == expected
         row += len(batch)
     assert len(index) == len(reference)
+
+
+DNS_OUTCOMES = st.sampled_from(
+    [
+        None,
+        None,
+        None,
+        Reason.INVALID_DOMAIN,
+        Reason.NULL_MX,
+        Reason.NO_MAIL_SERVER,
+        Reason.DNS_ERROR,
+        Reason.DNS_TIMEOUT,
+        Reason.PRIVATE_MX,
+    ]
+)
+MX_NAMES = st.sampled_from(["", "mx.example.com", "mta5.am0.yahoodns.net", "mx.aol.com"])
+PROBE_REASONS = st.sampled_from(
+    [
+        Reason.ACCEPTED,
+        Reason.MAILBOX_NOT_FOUND,
+        Reason.MAILBOX_FULL,
+        Reason.GREYLISTED,
+        Reason.SMTP_TIMEOUT,
+        Reason.SMTP_UNREACHABLE,
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@example(  # an accepted RCPT on a catch-all domain, next to one on an ordinary domain
+    cells=["ann@example.com", "bob@web.de", "bob@web.de", "info@gmail.com"],
+    outcomes={
+        "example.com": (None, "mx.example.com"),
+        "web.de": (None, "mx.example.com"),
+        "gmail.com": (None, "mta5.am0.yahoodns.net"),
+    },
+    catchall={"example.com": True},
+    probe_for=[(0, Reason.ACCEPTED, "h1"), (1, Reason.ACCEPTED, ""), (3, Reason.ACCEPTED, "")],
+)
+@given(
+    cells=st.lists(CELL, min_size=1, max_size=40),
+    outcomes=st.dictionaries(DOMAINS.map(str.lower), st.tuples(DNS_OUTCOMES, MX_NAMES)),
+    catchall=st.dictionaries(DOMAINS.map(str.lower), st.booleans()),
+    probe_for=st.lists(st.tuples(st.integers(0, 39), PROBE_REASONS, st.sampled_from(["", "h1"]))),
+)
+def test_network_merge_equals_per_row(
+    cells: list[str],
+    outcomes: dict[str, tuple[Reason | None, str]],
+    catchall: dict[str, bool],
+    probe_for: list[tuple[int, Reason, str]],
+) -> None:
+    """DNS, provider and RCPT outcomes merged as columns give the per-row verdicts exactly."""
+    checker = OfflineChecker(DomainLists(), allow_test_domains=True)
+    memo = Memo(checker)
+    infos = {
+        d: DomainInfo(reason, (MxHost(mx, 10, ("127.0.0.1",)),) if mx else ())
+        for d, (reason, mx) in outcomes.items()
+    }
+    probes = {}
+    for i, reason, host in probe_for:
+        normalized = memo.get(cells[i % len(cells)]).normalized
+        if normalized:
+            probes[normalized] = Probe(
+                reason, "250" if reason is Reason.ACCEPTED else "550", f"reply {i}", host
+            )
+    slow_tally, fast_tally = Tally(), Tally()
+    expected = annotate(
+        cells, 1, with_network(memo, infos, probes, catchall), DuplicateIndex(), slow_tally
+    )
+    frame, messages = offline_frame(
+        pl.Series(cells, dtype=pl.String), 1, checker, memo.get, DuplicateIndex(), _flags_text
+    )
+    known = sorted(infos)
+    domains = pl.DataFrame(
+        {
+            "_domain": known,
+            "dns_reason": [infos[d].reason.value if infos[d].reason else None for d in known],
+            "dns_mx": [infos[d].mx for d in known],
+            "unverifiable": [provider_unverifiable(infos[d].mx) for d in known],
+            "accept_all": [catchall.get(d, False) for d in known],
+        },
+        schema=DOMAIN_SCHEMA,
+    )
+    columns = finish(apply_network(frame, domains, _probe_frame(probes)))
+    tally_columns(fast_tally, columns, messages)
+    assert {name: series.to_list() for name, series in columns.items()} == expected
+    assert fast_tally.as_dict() == slow_tally.as_dict()

@@ -319,7 +319,7 @@ _BARE_CR = re.compile(r"\r(?!\n)")
 def _bare_cr(name: str, newlines_before: int) -> NoReturn:
     raise InputError(
         f"{name}, line {newlines_before + 1}: a line ends in a bare carriage return (classic Mac "
-        "line endings); save the file with LF or CRLF line endings (e.g. as \"CSV UTF-8\")"
+        'line endings); save the file with LF or CRLF line endings (e.g. as "CSV UTF-8")'
     )
 
 

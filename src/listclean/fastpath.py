@@ -18,8 +18,8 @@ import polars as pl
 
 from listclean.checks.lists import role_locals
 from listclean.checks.syntax import SPECIAL_TLDS
-from listclean.checks.verdict import OfflineChecker
-from listclean.model import Flag, Reason, Result, status_of
+from listclean.checks.verdict import DNS_FINAL, OfflineChecker
+from listclean.model import LC_COLUMNS, Flag, Reason, Result, status_of
 from listclean.report import Tally
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
@@ -96,16 +96,20 @@ class DuplicateIndex:
         return out.to_list()  # type: ignore[no-any-return]
 
 
-def annotate_offline(
+def offline_frame(
     emails: pl.Series,
     first_row: int,
     checker: OfflineChecker,
     slow: Callable[[str], Result],
     seen: DuplicateIndex,
-    tally: Tally,
     flags_text: Callable[[tuple[Flag, ...], bool], str],
-) -> dict[str, pl.Series]:
-    """The lc_ columns of one batch, offline. ``slow`` is the per-cell path (Memo.get)."""
+) -> tuple[pl.DataFrame, list[str]]:
+    """The offline verdict of every row of one batch, as columns, and the syntax messages.
+
+    Besides lc_ columns the frame has what the network stages and ``finish`` need: ``_flags``
+    (the address's flags as text, without "duplicate"), ``_dup``, ``_accept_all`` and
+    ``_domain`` (the A-label domain DNS is asked for; "" when the address is not valid).
+    """
     n = len(emails)
     special = sorted(SPECIAL_TLDS - ({"test"} if checker.allow_test_domains else set()))
     frame = pl.DataFrame({"raw": emails.fill_null("")})
@@ -151,81 +155,186 @@ def annotate_offline(
         normalized[i] = result.normalized
     duplicate_of = seen.mark(normalized, first_row)
 
-    # Flags: role; free; disposable (the order OfflineChecker uses), then duplicate: one of 16
+    # Flags of the fast rows: role; free; disposable (the order OfflineChecker uses), one of 8
     # combinations per row, turned into text by a lookup table.
-    is_dup = pl.Series("dup", [bool(d) for d in duplicate_of], dtype=pl.Boolean)
     combo_text = {}
-    for key in range(16):
+    for key in range(8):
         combo: tuple[Flag, ...] = ()
-        if key & 8:
-            combo += (Flag.ROLE,)
         if key & 4:
-            combo += (Flag.FREE,)
+            combo += (Flag.ROLE,)
         if key & 2:
+            combo += (Flag.FREE,)
+        if key & 1:
             combo += (Flag.DISPOSABLE,)
-        combo_text[key] = flags_text(combo, bool(key & 1))
-    frame = frame.with_columns(is_dup)
+        combo_text[key] = flags_text(combo, False)
     vec = frame.select(
-        flags=(
-            pl.col("role").fill_null(False).cast(pl.Int8) * 8
-            + pl.col("free").fill_null(False).cast(pl.Int8) * 4
-            + pl.col("disposable").fill_null(False).cast(pl.Int8) * 2
-            + pl.col("dup").cast(pl.Int8)
+        _flags=(
+            pl.col("role").fill_null(False).cast(pl.Int8) * 4
+            + pl.col("free").fill_null(False).cast(pl.Int8) * 2
+            + pl.col("disposable").fill_null(False).cast(pl.Int8)
         ).replace_strict(combo_text, return_dtype=pl.String),
-        status=pl.when(pl.col("disposable"))
-        .then(pl.lit(_DISPOSABLE[0]))
-        .otherwise(pl.lit(_NOT_PROBED[0])),
-        reason=pl.when(pl.col("disposable"))
+        lc_reason=pl.when(pl.col("disposable"))
         .then(pl.lit(_DISPOSABLE[1]))
         .otherwise(pl.lit(_NOT_PROBED[1])),
-        suggestion=pl.when(pl.col("fixed") != "")
+        lc_suggestion=pl.when(pl.col("fixed") != "")
         .then(pl.col("local") + "@" + pl.col("fixed"))
         .otherwise(pl.lit("")),
+        _domain=pl.col("domain").fill_null(""),
     )
-    empty = pl.Series([""] * n, dtype=pl.String) if n else pl.Series([], dtype=pl.String)
+    empty = pl.Series([""] * n, dtype=pl.String)
     columns = {
-        "lc_status": vec.get_column("status"),
-        "lc_reason": vec.get_column("reason"),
+        "lc_reason": vec.get_column("lc_reason"),
         "lc_normalized": pl.Series(normalized, dtype=pl.String),
-        "lc_flags": vec.get_column("flags"),
-        "lc_suggestion": vec.get_column("suggestion"),
+        "_flags": vec.get_column("_flags"),
+        "lc_suggestion": vec.get_column("lc_suggestion"),
         "lc_mx": empty,
         "lc_smtp_code": empty,
         "lc_smtp_reply": empty,
         "lc_duplicate_of": pl.Series(duplicate_of, dtype=pl.String),
+        "_domain": vec.get_column("_domain"),
     }
     if slow_rows:
         idx = pl.Series(slow_rows, dtype=pl.UInt32)
         per_slow = {
-            "lc_status": [status_of(r.reason).value for r in slow_results],
             "lc_reason": [r.reason.value for r in slow_results],
-            "lc_flags": [
-                flags_text(r.flags, bool(duplicate_of[i]))
-                for i, r in zip(slow_rows, slow_results, strict=True)
-            ],
+            "_flags": [flags_text(r.flags, False) for r in slow_results],
             "lc_suggestion": [r.suggestion for r in slow_results],
             "lc_mx": [r.mx for r in slow_results],
             "lc_smtp_code": [r.smtp_code for r in slow_results],
             "lc_smtp_reply": [r.smtp_reply for r in slow_results],
+            "_domain": [r.domain for r in slow_results],
         }
         for name, values in per_slow.items():
             columns[name] = columns[name].clone().scatter(idx, values)
+    out = pl.DataFrame([series.alias(name) for name, series in columns.items()]).with_columns(
+        _dup=pl.col("lc_duplicate_of") != "", _accept_all=pl.lit(False)
+    )
+    messages = [r.detail for r in slow_results if r.detail and not r.normalized]
+    return out, messages
 
-    tally.rows += n
+
+DOMAIN_SCHEMA = {
+    "_domain": pl.String,
+    "dns_reason": pl.String,  # null: the domain has mail hosts
+    "dns_mx": pl.String,
+    "unverifiable": pl.Boolean,  # a provider whose servers accept every RCPT
+    "accept_all": pl.Boolean,  # the catch-all test accepted a random address
+}
+PROBE_SCHEMA = {
+    "lc_normalized": pl.String,
+    "p_reason": pl.String,
+    "p_code": pl.String,
+    "p_reply": pl.String,
+    "p_host": pl.String,
+}
+_DNS_FINAL = sorted(r.value for r in DNS_FINAL)
+UNDECIDED = [Reason.NOT_PROBED.value, Reason.DISPOSABLE.value]
+
+
+def apply_network(frame: pl.DataFrame, domains: pl.DataFrame, probes: pl.DataFrame) -> pl.DataFrame:
+    """Merge DNS outcomes (per domain) and RCPT probes (per address) into offline columns.
+
+    The same rules as ``apply_dns``, ``provider_unverifiable`` and ``apply_smtp`` applied row
+    by row (tests/test_fastpath.py checks the two agree), written as column expressions.
+    A domain missing from ``domains`` was not resolved: its rows keep their offline verdict.
+    """
+    reason = pl.col("lc_reason")
+    known = pl.col("dns_known")
+    needs = (pl.col("_domain") != "") & reason.is_in(UNDECIDED) & known
+    final = pl.col("dns_reason").is_in(_DNS_FINAL).fill_null(False)
+    keep = (reason == Reason.DISPOSABLE.value) | pl.col("dns_reason").is_null()
+    frame = (
+        frame.join(
+            domains.with_columns(dns_known=pl.lit(True)),
+            on="_domain",
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(pl.col("dns_known").fill_null(False))
+        .with_columns(
+            lc_reason=pl.when(needs & (final | ~keep)).then("dns_reason").otherwise(reason),
+            lc_mx=pl.when(needs).then("dns_mx").otherwise("lc_mx"),
+        )
+    )
+    undecided = known & (reason == Reason.NOT_PROBED.value)
+    unverifiable = undecided & pl.col("unverifiable").fill_null(False)
+    frame = frame.with_columns(
+        lc_reason=pl.when(unverifiable)
+        .then(pl.lit(Reason.PROVIDER_UNVERIFIABLE.value))
+        .otherwise(reason)
+    )
+    if probes.height:
+        probed = undecided & pl.col("p_reason").is_not_null()
+        catch_all = (pl.col("p_reason") == Reason.ACCEPTED.value) & pl.col("accept_all")
+        frame = (
+            frame.join(probes, on="lc_normalized", how="left", maintain_order="left")
+            .with_columns(
+                lc_reason=pl.when(probed & catch_all)
+                .then(pl.lit(Reason.ACCEPT_ALL.value))
+                .when(probed)
+                .then("p_reason")
+                .otherwise(reason),
+                _accept_all=pl.when(probed & catch_all).then(True).otherwise("_accept_all"),
+                lc_smtp_code=pl.when(probed).then("p_code").otherwise("lc_smtp_code"),
+                lc_smtp_reply=pl.when(probed).then("p_reply").otherwise("lc_smtp_reply"),
+                lc_mx=pl.when(probed & (pl.col("p_host") != "")).then("p_host").otherwise("lc_mx"),
+            )
+            .drop(PROBE_SCHEMA.keys() - {"lc_normalized"})
+        )
+    return frame.drop(DOMAIN_SCHEMA.keys() - {"_domain"}).drop("dns_known")
+
+
+_STATUS_OF = {r.value: status_of(r).value for r in Reason}
+
+
+def finish(frame: pl.DataFrame) -> dict[str, pl.Series]:
+    """The contract's lc_ columns, in order, from a frame of offline_frame/apply_network."""
+    cols = frame.select(
+        lc_status=pl.col("lc_reason").replace_strict(_STATUS_OF, return_dtype=pl.String),
+        lc_flags=pl.concat_str(
+            pl.when(pl.col("_flags") != "").then("_flags"),
+            pl.when("_accept_all").then(pl.lit(Flag.ACCEPT_ALL.value)),
+            pl.when("_dup").then(pl.lit(Flag.DUPLICATE.value)),
+            separator=";",
+            ignore_nulls=True,
+        ),
+    )
+    return {
+        name: cols.get_column(name) if name in cols.columns else frame.get_column(name)
+        for name in LC_COLUMNS
+    }
+
+
+def tally_columns(tally: Tally, columns: dict[str, pl.Series], messages: list[str]) -> None:
+    """Count one batch's finished columns into the run's tally."""
+    tally.rows += len(columns["lc_status"])
     for target, name in ((tally.status, "lc_status"), (tally.reason, "lc_reason")):
         for value, count in columns[name].value_counts().iter_rows():
             target[value] += count
     for text, count in columns["lc_flags"].value_counts().iter_rows():
         for flag in text.split(";") if text else ():
             tally.flags[flag] += count
-    domain_counts = (
-        columns["lc_normalized"]
-        .filter(columns["lc_normalized"] != "")
-        .str.split("@")
-        .list.last()
-        .value_counts()
-    )
+    normalized = columns["lc_normalized"]
+    domain_counts = normalized.filter(normalized != "").str.split("@").list.last().value_counts()
     for value, count in domain_counts.iter_rows():
         tally.domains[value] += count
-    tally.syntax_messages.update(r.detail for r in slow_results if r.detail and not r.normalized)
-    return {name: series.alias(name) for name, series in columns.items()}
+    mx = columns["lc_mx"]
+    for value, count in mx.filter(mx != "").value_counts().iter_rows():
+        tally.mx[value] += count
+    tally.syntax_messages.update(messages)
+
+
+def annotate_offline(
+    emails: pl.Series,
+    first_row: int,
+    checker: OfflineChecker,
+    slow: Callable[[str], Result],
+    seen: DuplicateIndex,
+    tally: Tally,
+    flags_text: Callable[[tuple[Flag, ...], bool], str],
+) -> dict[str, pl.Series]:
+    """The lc_ columns of one batch, offline. ``slow`` is the per-cell path (Memo.get)."""
+    frame, messages = offline_frame(emails, first_row, checker, slow, seen, flags_text)
+    columns = finish(frame)
+    tally_columns(tally, columns, messages)
+    return columns

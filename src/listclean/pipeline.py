@@ -1,35 +1,51 @@
 """Orchestration: read batches, check each unique address once, probe, write in input order.
 
-Offline runs make one pass over the input. Networked runs make two: the first collects the
-unique addresses and domains (so DNS and SMTP work can be grouped by domain and MX host across
-the whole list), the second writes the output with the verdicts, in input order.
+Every run reads the input once, in batches, and computes the offline verdict of each batch as
+Polars columns (``fastpath.offline_frame``). Offline runs write each batch at once. Networked
+runs work in chunks of ``chunk_rows`` rows: resolve the chunk's new domains, probe its unique
+addresses grouped by MX host list, merge the outcomes into the columns
+(``fastpath.apply_network``) and write the chunk. Only domain-level state (MX answers,
+catch-all verdicts, the prober's counters) and the duplicate index outlive a chunk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import getpass
 import hashlib
 import json
 import platform
 import time
 import uuid
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from listclean import __version__, audit, csvio
 from listclean.cache import Cache
 from listclean.checks.lists import DomainLists, disposable_version, read_domain_file
 from listclean.checks.replies import provider_unverifiable
-from listclean.checks.verdict import OfflineChecker, apply_dns, apply_smtp, needs_dns
+from listclean.checks.verdict import OfflineChecker
 from listclean.errors import ConfigError, ListcleanError, OutputError
-from listclean.fastpath import DuplicateIndex, annotate_offline
-from listclean.model import Flag, Reason, Result, status_of
+from listclean.fastpath import (
+    DOMAIN_SCHEMA,
+    PROBE_SCHEMA,
+    UNDECIDED,
+    DuplicateIndex,
+    apply_network,
+    finish,
+    offline_frame,
+    tally_columns,
+)
+from listclean.model import Flag, Reason, Result
 from listclean.probes.dns import (
     DomainInfo,
     MxHost,
@@ -73,6 +89,9 @@ class Memo:
             self.cache.popitem(last=False)
         return result
 
+    def clear(self) -> None:
+        self.cache.clear()
+
 
 @dataclass
 class RunResult:
@@ -104,8 +123,6 @@ def default_report(output: str) -> Path | None:
     return p.with_name(f"{p.stem}.report.json")
 
 
-_STATUS_TEXT = {reason: str(status_of(reason).value) for reason in Reason}
-_REASON_TEXT = {reason: str(reason.value) for reason in Reason}
 _FLAGS_TEXT: dict[tuple[tuple[Flag, ...], bool], str] = {}
 
 
@@ -116,76 +133,6 @@ def _flags_text(flags: tuple[Flag, ...], duplicate: bool) -> str:
         names = [f.value for f in flags] + ([Flag.DUPLICATE.value] if duplicate else [])
         text = _FLAGS_TEXT[key] = ";".join(names)
     return text
-
-
-def annotate(
-    emails: Sequence[str | None],
-    first_row: int,
-    lookup: Callable[[str], Result],
-    seen: DuplicateIndex,
-    tally: Tally,
-) -> dict[str, list[str]]:
-    """The lc_ columns for one batch. first_row is the 1-based data-row number of emails[0].
-
-    Written as whole-column comprehensions rather than one loop of appends: this runs once
-    per row of the input and is the hot path of an offline run.
-    """
-    results = [lookup(raw or "") for raw in emails]
-    duplicate_of = seen.mark([r.normalized for r in results], first_row)
-    statuses = [_STATUS_TEXT[r.reason] for r in results]
-    reasons = [_REASON_TEXT[r.reason] for r in results]
-    flags = [_flags_text(r.flags, bool(d)) for r, d in zip(results, duplicate_of, strict=True)]
-    tally.rows += len(results)
-    tally.status.update(statuses)
-    tally.reason.update(reasons)
-    for text, count in Counter(flags).items():
-        for flag in text.split(";") if text else ():
-            tally.flags[flag] += count
-    tally.domains.update(r.normalized.rpartition("@")[2] for r in results if r.normalized)
-    tally.syntax_messages.update(r.detail for r in results if r.detail and not r.normalized)
-    tally.mx.update(r.mx for r in results if r.mx)
-    return {
-        "lc_status": statuses,
-        "lc_reason": reasons,
-        "lc_normalized": [r.normalized for r in results],
-        "lc_flags": flags,
-        "lc_suggestion": [r.suggestion for r in results],
-        "lc_mx": [r.mx for r in results],
-        "lc_smtp_code": [r.smtp_code for r in results],
-        "lc_smtp_reply": [r.smtp_reply for r in results],
-        "lc_duplicate_of": duplicate_of,
-    }
-
-
-def _with_network(
-    memo: Memo,
-    infos: dict[str, DomainInfo],
-    probes: dict[str, Probe],
-    catchall: dict[str, bool],
-) -> Callable[[str], Result]:
-    def lookup(raw: str) -> Result:
-        result = memo.get(raw)
-        info = infos.get(result.domain)
-        if info is None:
-            return result
-        result = apply_dns(result, info.reason, info.mx)
-        if result.reason is not Reason.NOT_PROBED:
-            return result
-        if provider_unverifiable(info.mx):
-            return result.evolve(reason=Reason.PROVIDER_UNVERIFIABLE)
-        probe = probes.get(result.normalized)
-        if probe is None:
-            return result
-        return apply_smtp(
-            result,
-            probe.reason,
-            probe.code,
-            probe.reply,
-            probe.host,
-            catchall.get(result.domain, False),
-        )
-
-    return lookup
 
 
 def default_helo() -> str:
@@ -219,20 +166,39 @@ class NetworkStage:
         self.catchall: dict[str, bool] = {}
         self.prober: Prober | None = None
 
-    def resolve(self, chunk: Sequence[Sequence[str | None]]) -> None:
-        """MX answers for the chunk's domains that are not known yet."""
-        domains: set[str] = set()
-        for emails in chunk:
-            for raw in emails:
-                result = self.memo.get(raw or "")
-                if needs_dns(result) and result.domain not in self.infos:
-                    domains.add(result.domain)
-        if domains:
-            self.infos.update(
-                resolve_domains(
-                    sorted(domains), self.settings, self.egress, self.cache, self.progress
-                )
+    def resolve(self, frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+        """MX answers for the chunk's domains that are not known yet; the chunk's domain facts.
+
+        ``frames`` are offline_frame results. The returned frame (fastpath.DOMAIN_SCHEMA) has
+        one row per domain of the chunk that DNS was asked about.
+        """
+        wanted: set[str] = set()
+        for frame in frames:
+            undecided = frame.filter(
+                (pl.col("_domain") != "") & pl.col("lc_reason").is_in(UNDECIDED)
             )
+            wanted.update(undecided.get_column("_domain").unique().to_list())
+        todo = sorted(d for d in wanted if d not in self.infos)
+        if todo:
+            self.infos.update(
+                resolve_domains(todo, self.settings, self.egress, self.cache, self.progress)
+            )
+        return self.domain_frame(sorted(d for d in wanted if d in self.infos))
+
+    def domain_frame(self, domains: list[str]) -> pl.DataFrame:
+        infos, catchall = self.infos, self.catchall
+        return pl.DataFrame(
+            {
+                "_domain": domains,
+                "dns_reason": [
+                    r.value if (r := infos[d].reason) is not None else None for d in domains
+                ],
+                "dns_mx": [infos[d].mx for d in domains],
+                "unverifiable": [provider_unverifiable(infos[d].mx) for d in domains],
+                "accept_all": [catchall.get(d, False) for d in domains],
+            },
+            schema=DOMAIN_SCHEMA,
+        )
 
     def _new_prober(self) -> Prober:
         settings = self.settings
@@ -250,26 +216,37 @@ class NetworkStage:
         )
         return Prober(config, warn=self.notes.append)
 
-    def probe(self, chunk: Sequence[Sequence[str | None]]) -> dict[str, Probe]:
+    def probe(self, frames: Sequence[pl.DataFrame], domains: pl.DataFrame) -> dict[str, Probe]:
         """RCPT probes for the chunk's unique addresses whose domains have usable mail hosts."""
+        probe_domains = domains.filter(
+            pl.col("dns_reason").is_null() & ~pl.col("unverifiable")
+        ).get_column("_domain")
+        no_probes = pl.DataFrame(schema=PROBE_SCHEMA)
         groups: dict[tuple[str, ...], tuple[tuple[MxHost, ...], dict[str, Target]]] = {}
-        for emails in chunk:
-            for raw in emails:
-                result = self.memo.get(raw or "")
-                if result.reason is not Reason.NOT_PROBED or not result.domain:
-                    continue
-                info = self.infos.get(result.domain)
-                if info is None or info.reason is not None or provider_unverifiable(info.mx):
-                    continue
+        for frame in frames:
+            candidates = (
+                apply_network(frame, domains, no_probes)
+                .filter(
+                    (pl.col("lc_reason") == Reason.NOT_PROBED.value)
+                    & pl.col("_domain").is_in(probe_domains.implode())
+                )
+                .select(
+                    "lc_normalized",
+                    "_domain",
+                    utf8=pl.col("_flags").str.contains(Flag.SMTPUTF8.value, literal=True),
+                )
+                .unique("lc_normalized", keep="first", maintain_order=True)
+            )
+            for normalized, domain, utf8 in candidates.iter_rows():
+                info = self.infos[domain]
                 key = tuple(h.name for h in info.hosts)
                 group = groups.setdefault(key, (info.hosts, {}))
-                if result.normalized not in group[1]:
-                    local = result.normalized.rpartition("@")[0]
-                    group[1][result.normalized] = Target(
-                        key=result.normalized,
-                        rcpt=f"{local}@{result.domain}",
-                        domain=result.domain,
-                        smtputf8=Flag.SMTPUTF8 in result.flags,
+                if normalized not in group[1]:
+                    group[1][normalized] = Target(
+                        key=normalized,
+                        rcpt=f"{normalized.rpartition('@')[0]}@{domain}",
+                        domain=domain,
+                        smtputf8=utf8,
                     )
         if not groups:
             return {}
@@ -323,9 +300,6 @@ class NetworkStage:
         prober.results = {}
         return results
 
-    def lookup(self, probes: dict[str, Probe]) -> Callable[[str], Result]:
-        return _with_network(self.memo, self.infos, probes, self.catchall)
-
 
 def resolve_domains(
     domains: list[str],
@@ -359,6 +333,36 @@ def resolve_domains(
     if settings.allow_private_mx:
         return infos
     return {d: without_private(d, i) for d, i in infos.items()}
+
+
+try:
+    _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+except (OSError, AttributeError):  # not glibc
+    _malloc_trim = None
+
+
+def _release_memory() -> None:
+    """Hand the freed memory of a finished chunk back to the system (glibc keeps it otherwise).
+
+    Without this, glibc's heap kept what each chunk's short-lived objects had used and the
+    run's memory crept up chunk after chunk even though nothing outlived them.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _probe_frame(probes: dict[str, Probe]) -> pl.DataFrame:
+    keys = list(probes)
+    return pl.DataFrame(
+        {
+            "lc_normalized": keys,
+            "p_reason": [probes[k].reason.value for k in keys],
+            "p_code": [probes[k].code for k in keys],
+            "p_reply": [probes[k].reply for k in keys],
+            "p_host": [probes[k].host for k in keys],
+        },
+        schema=PROBE_SCHEMA,
+    )
 
 
 def _chunks(batches: Iterable[Any], rows: int) -> Iterator[list[Any]]:
@@ -520,37 +524,44 @@ def _verify(
             tally = Tally()
             seen = DuplicateIndex()
             row = 1
-            chunk_rows = settings.chunk_rows if network is not None else 1  # offline: per batch
-            for chunk in _chunks(src.batches(settings.batch_rows), chunk_rows):
-                if network is not None:
-                    emails = [src.emails(batch) for batch in chunk]
-                    with _timed(timings, "dns_s"):
-                        network.resolve(emails)
-                    with _timed(timings, "smtp_s"):
-                        probes = network.probe(emails)
-                    lookup = network.lookup(probes)
-                with _timed(timings, "write_s"):
+            if network is not None:
+                chunk_rows = settings.chunk_rows
+                batch_rows = max(1, min(settings.batch_rows, chunk_rows // 2))
+            else:
+                chunk_rows, batch_rows = 1, settings.batch_rows  # offline: chunk = batch
+            for chunk in _chunks(src.batches(batch_rows), chunk_rows):
+                with _timed(timings, "check_s"):
+                    frames = []
                     for batch in chunk:
-                        if network is not None:
-                            cols = annotate(src.emails(batch), row, lookup, seen, tally)
-                            frame = src.annotated(batch, cols)
-                        else:  # the hot path of an offline run: whole-column expressions
-                            vcols = annotate_offline(
-                                src.email_series(batch),
-                                row,
-                                checker,
-                                memo.get,
-                                seen,
-                                tally,
-                                _flags_text,
+                        frames.append(
+                            offline_frame(
+                                src.email_series(batch), row, checker, memo.get, seen, _flags_text
                             )
-                            frame = src.annotated(batch, vcols)
-                        writer.batch(frame)
-                        if split is not None:
-                            split.batch(frame)
+                        )
                         row += batch.height
+                if network is not None:
+                    with _timed(timings, "dns_s"):
+                        domains = network.resolve([f for f, _ in frames])
+                    with _timed(timings, "smtp_s"):
+                        probes = network.probe([f for f, _ in frames], domains)
+                    # the catch-all tests ran while probing: take their verdicts in
+                    domains = network.domain_frame(domains.get_column("_domain").to_list())
+                    probe_frame = _probe_frame(probes)
+                    del probes
+                with _timed(timings, "write_s"):
+                    for batch, (frame, messages) in zip(chunk, frames, strict=True):
+                        if network is not None:
+                            frame = apply_network(frame, domains, probe_frame)
+                        cols = finish(frame)
+                        tally_columns(tally, cols, messages)
+                        out = src.annotated(batch, cols)
+                        writer.batch(out)
+                        if split is not None:
+                            split.batch(out)
                         progress("write", batch.height, src.lines)
-                del chunk
+                del chunk, frames
+                memo.clear()
+                _release_memory()
             output_sha = writer.commit()
             split_rows = split.commit() if split is not None else None
         except BaseException:
@@ -635,4 +646,4 @@ def _user() -> str:
         return "unknown"
 
 
-__all__ = ["RunResult", "verify", "annotate", "Reason"]
+__all__ = ["RunResult", "verify", "Reason"]

@@ -52,10 +52,11 @@ class Settings:
     cache_ttl_days: float = 30.0
     resume: bool = False
     show_addresses: bool = False
-    batch_rows: int = 50_000
-    chunk_rows: int = (
-        200_000  # networked runs: DNS, SMTP and writing are done this many rows at a time
-    )
+    batch_rows: int = 50_000  # rows parsed and checked at a time (offline runs)
+    # Networked runs: DNS, SMTP and writing are done this many rows at a time, read in batches
+    # of half that. Bigger chunks gain little (a host's addresses in a chunk share sessions)
+    # and cost memory: see docs/benchmarks.md, "Big list".
+    chunk_rows: int = 50_000
 
     def public(self) -> dict[str, object]:
         """The settings as JSON-able values for reports and the audit log (no secrets)."""

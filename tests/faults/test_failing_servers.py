@@ -102,7 +102,9 @@ def test_dns_server_dies_halfway(tmp_path: Path, lab: tuple[Lab, dict[str, Raw]]
     dying = FakeDNS(zone())
     dying.stop_after = 30  # then silence
     # one query at a time, so "the first 30 answers" is a deterministic set of domains
-    got = run(tmp_path, emails, settings_for(dying, lab[0], tmp_path / "d", dns_concurrency=1), "dying")
+    got = run(
+        tmp_path, emails, settings_for(dying, lab[0], tmp_path / "d", dns_concurrency=1), "dying"
+    )
     dying.close()
     changed = {e for e in emails if got[e] != healthy[e]}
     assert changed, "the DNS failure should have affected some domains"

@@ -1,0 +1,88 @@
+"""The per-row reference path: one Result per cell, the verdict rules applied one by one.
+
+listclean itself computes whole batches as Polars columns (listclean.fastpath). This is the
+obvious implementation of the same rules (checks/verdict.py's apply_dns and apply_smtp,
+replies.provider_unverifiable), kept as the oracle the vectorised path is compared with.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from listclean.checks.replies import provider_unverifiable
+from listclean.checks.verdict import apply_dns, apply_smtp
+from listclean.fastpath import DuplicateIndex
+from listclean.model import Reason, Result, status_of
+from listclean.pipeline import Memo, _flags_text
+from listclean.probes.dns import DomainInfo
+from listclean.probes.smtp import Probe
+from listclean.report import Tally
+
+
+def annotate(
+    emails: Sequence[str | None],
+    first_row: int,
+    lookup: Callable[[str], Result],
+    seen: DuplicateIndex,
+    tally: Tally,
+) -> dict[str, list[str]]:
+    """The lc_ columns for one batch. first_row is the 1-based data-row number of emails[0]."""
+    results = [lookup(raw or "") for raw in emails]
+    duplicate_of = seen.mark([r.normalized for r in results], first_row)
+    statuses = [status_of(r.reason).value for r in results]
+    reasons = [r.reason.value for r in results]
+    flags = [_flags_text(r.flags, bool(d)) for r, d in zip(results, duplicate_of, strict=True)]
+    tally.rows += len(results)
+    tally.status.update(statuses)
+    tally.reason.update(reasons)
+    for text, count in Counter(flags).items():
+        for flag in text.split(";") if text else ():
+            tally.flags[flag] += count
+    tally.domains.update(r.normalized.rpartition("@")[2] for r in results if r.normalized)
+    tally.syntax_messages.update(r.detail for r in results if r.detail and not r.normalized)
+    tally.mx.update(r.mx for r in results if r.mx)
+    return {
+        "lc_status": statuses,
+        "lc_reason": reasons,
+        "lc_normalized": [r.normalized for r in results],
+        "lc_flags": flags,
+        "lc_suggestion": [r.suggestion for r in results],
+        "lc_mx": [r.mx for r in results],
+        "lc_smtp_code": [r.smtp_code for r in results],
+        "lc_smtp_reply": [r.smtp_reply for r in results],
+        "lc_duplicate_of": duplicate_of,
+    }
+
+
+def with_network(
+    memo: Memo,
+    infos: dict[str, DomainInfo],
+    probes: dict[str, Probe],
+    catchall: dict[str, bool],
+) -> Callable[[str], Result]:
+    """A lookup that merges DNS, provider and RCPT outcomes into each cell's offline result."""
+
+    def lookup(raw: str) -> Result:
+        result = memo.get(raw)
+        info = infos.get(result.domain)
+        if info is None:
+            return result
+        result = apply_dns(result, info.reason, info.mx)
+        if result.reason is not Reason.NOT_PROBED:
+            return result
+        if provider_unverifiable(info.mx):
+            return result.evolve(reason=Reason.PROVIDER_UNVERIFIABLE)
+        probe = probes.get(result.normalized)
+        if probe is None:
+            return result
+        return apply_smtp(
+            result,
+            probe.reason,
+            probe.code,
+            probe.reply,
+            probe.host,
+            catchall.get(result.domain, False),
+        )
+
+    return lookup
