@@ -49,6 +49,9 @@ mxpriv IN A 10.9.8.7
 xn--bcher-kva IN MX 10 mx1.lab.test.
 ; 20,000 mailboxes on one MX host, for bench/smtp.py
 bulk IN MX 10 mx1.lab.test.
+; the same mailboxes behind bench/latency.py's delaying proxy (127.0.3.1 -> mx1)
+far IN MX 10 mxfar.lab.test.
+mxfar IN A 127.0.3.1
 """
 
 USERS = ["ann", "bob", "carol", "full", "gone"]
@@ -68,7 +71,12 @@ RECIPIENTS = (
         for u in USERS
     ]
     + ["@catchall.lab.test OK"]
-    + [f"u{i:05d}@bulk.lab.test OK" for i in range(BULK) if i % 10 != 9]
+    + [
+        f"u{i:05d}@{d} OK"
+        for d in ("bulk.lab.test", "far.lab.test")
+        for i in range(BULK)
+        if i % 10 != 9
+    ]
 )
 
 ACCESS = [

@@ -118,3 +118,34 @@ def test_chunked_run_with_dead_hosts(tmp_path: Path, testbed: str) -> None:
     # ~100 unique bulk addresses per chunk, probed again in each chunk (no cache), + 1 catch-all
     # test: more than one chunk really ran, and each probed only its own addresses
     assert 201 <= result.report["egress"]["rcpt_commands"] <= 301
+
+
+def test_pipelined_sessions_end_before_the_error_budget_trickles(
+    tmp_path: Path, testbed: str
+) -> None:
+    """Postfix offers PIPELINING: a batch is never larger than the rejections a session may
+    still take (9), and once fewer than MIN_BATCH (4) are left a new session starts instead
+    of one-RCPT round trips. 300 addresses, every 10th unknown: 30 rejections."""
+    from listclean.probes.smtp import MAX_ERRORS, MIN_BATCH
+
+    src = tmp_path / "bulk.csv"
+    src.write_text("email\n" + "".join(f"u{i:05d}@bulk.lab.test\n" for i in range(300)))
+    out = tmp_path / "bulk.verified.csv"
+    proc = run_cli(
+        "verify", str(src), "-o", str(out), "--allow-test-domains", "--allow-private-mx",
+        "--nameserver", testbed, "--helo", "probe.lab.test", "--no-cache",
+        "--smtp-per-host", "1",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = read_csv(out)[1:]
+    reasons = [r[2] for r in rows]
+    assert reasons.count("mailbox_not_found") == 30
+    assert reasons.count("accepted") == 270
+    sessions = json.loads((tmp_path / "bulk.verified.report.json").read_text())["egress"][
+        "smtp_sessions"
+    ]
+    # Every 10th address unknown: a session's batches run 9, 9, 8, 7, 6, 6, 5, 4, 4, 4 RCPTs
+    # and it ends with 6 rejections after ~60 addresses (~90 and 9 rejections if it went on
+    # down to one-RCPT batches): 5 sessions, + 1 for the catch-all test.
+    assert (MAX_ERRORS, MIN_BATCH) == (9, 4)
+    assert 6 <= sessions <= 300 // 20
