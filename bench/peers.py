@@ -177,7 +177,7 @@ def listclean(emails: list[str], tmp: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--addresses", type=int, default=2000)
+    ap.add_argument("--addresses", type=int, default=5000)
     args = ap.parse_args()
     bulk = [f"u{i:05d}@bulk.lab.test" for i in range(args.addresses)]
     labelled = list(LABELS)

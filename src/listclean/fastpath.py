@@ -62,9 +62,14 @@ class DuplicateIndex:
 
     def mark(self, normalized: list[str], first_row: int) -> list[str]:
         """duplicate_of for each row ("" for a first occurrence or an empty address)."""
+        series = self.mark_series(pl.Series(normalized, dtype=pl.String), first_row)
+        return series.to_list()  # type: ignore[no-any-return]
+
+    def mark_series(self, normalized: pl.Series, first_row: int) -> pl.Series:
+        """``mark`` for a Series of normalized addresses, without Python lists."""
         n = len(normalized)
         frame = (
-            pl.DataFrame({"n": normalized}, schema={"n": pl.String})
+            pl.DataFrame({"n": normalized})
             .with_row_index("i")
             .filter(pl.col("n").is_not_null() & (pl.col("n") != ""))
             .with_columns(
@@ -74,9 +79,9 @@ class DuplicateIndex:
             )
             .with_columns(part=(pl.col("h2") % self.PARTS).cast(pl.UInt8))
         )
-        out = pl.Series([""] * n, dtype=pl.String)
+        out = pl.repeat("", n, dtype=pl.String, eager=True)
         if frame.height == 0:
-            return out.to_list()  # type: ignore[no-any-return]
+            return out
         for (part,), rows in frame.partition_by("part", as_dict=True).items():
             index = self.parts[part]
             local = rows.group_by(["h1", "h2"]).agg(pl.col("row").min().alias("local"))
@@ -93,7 +98,7 @@ class DuplicateIndex:
             )
             if dups.height:
                 out = out.scatter(dups.get_column("i"), dups.get_column("first").cast(pl.String))
-        return out.to_list()  # type: ignore[no-any-return]
+        return out
 
 
 def offline_frame(
@@ -150,10 +155,10 @@ def offline_frame(
     slow_results = [slow(raw) for raw in frame.get_column("raw").gather(slow_rows).to_list()]
 
     # Duplicates need every row's normalized form, in order, against the whole file so far.
-    normalized = frame.get_column("normalized").to_list()
-    for i, result in zip(slow_rows, slow_results, strict=True):
-        normalized[i] = result.normalized
-    duplicate_of = seen.mark(normalized, first_row)
+    normalized = frame.get_column("normalized")
+    if slow_rows:
+        normalized = normalized.scatter(slow_rows, [r.normalized for r in slow_results])
+    duplicate_of = seen.mark_series(normalized, first_row)
 
     # Flags of the fast rows: role; free; disposable (the order OfflineChecker uses), one of 8
     # combinations per row, turned into text by a lookup table.
@@ -181,16 +186,16 @@ def offline_frame(
         .otherwise(pl.lit("")),
         _domain=pl.col("domain").fill_null(""),
     )
-    empty = pl.Series([""] * n, dtype=pl.String)
+    empty = pl.repeat("", n, dtype=pl.String, eager=True)
     columns = {
         "lc_reason": vec.get_column("lc_reason"),
-        "lc_normalized": pl.Series(normalized, dtype=pl.String),
+        "lc_normalized": normalized,
         "_flags": vec.get_column("_flags"),
         "lc_suggestion": vec.get_column("lc_suggestion"),
         "lc_mx": empty,
         "lc_smtp_code": empty,
         "lc_smtp_reply": empty,
-        "lc_duplicate_of": pl.Series(duplicate_of, dtype=pl.String),
+        "lc_duplicate_of": duplicate_of,
         "_domain": vec.get_column("_domain"),
     }
     if slow_rows:

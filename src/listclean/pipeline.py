@@ -561,7 +561,8 @@ def _verify(
                         progress("write", batch.height, src.lines)
                 del chunk, frames
                 memo.clear()
-                _release_memory()
+                if network is not None:
+                    _release_memory()
             output_sha = writer.commit()
             split_rows = split.commit() if split is not None else None
         except BaseException:
