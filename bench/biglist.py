@@ -24,6 +24,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from memwatch import watch  # noqa: E402
 
+NO_INDEX = (
+    "import sys; import listclean.fastpath as F\n"
+    "F.DuplicateIndex.mark_series = lambda self, n, first: F.pl.repeat('', len(n), "
+    "dtype=F.pl.String, eager=True)\n"
+    "from listclean.cli import main; sys.argv = sys.argv[1:]; main()"
+)
+
 
 def generate(path: Path, rows: int) -> None:
     with path.open("w", newline="") as out:
@@ -42,17 +49,25 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
     ap.add_argument("--timeline", action="store_true", help="anonymous memory once a second")
+    ap.add_argument(
+        "--no-duplicate-index",
+        action="store_true",
+        help="diagnosis only: run with the duplicate index switched off (lc_duplicate_of stays "
+        "empty) to see how much of the memory is the index",
+    )
     args = ap.parse_args()
     for rows in args.rows:
         with tempfile.TemporaryDirectory() as tmp:
             src, out, rep = Path(tmp) / "in.csv", Path(tmp) / "out.csv", Path(tmp) / "r.json"
             generate(src, rows)
             t0 = time.perf_counter()
+            launcher = ["-m", "listclean"]
+            if args.no_duplicate_index:
+                launcher = ["-c", NO_INDEX, "listclean"]
             proc = watch(
                 [
                     sys.executable,
-                    "-m",
-                    "listclean",
+                    *launcher,
                     "verify",
                     str(src),
                     "-o",

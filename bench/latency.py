@@ -4,7 +4,7 @@
 
 The issue asked for a network namespace with a netem delay. This machine's kernel has no netem
 (`tc qdisc add ... netem` answers "Specified qdisc kind is unknown", and there are no kernel
-modules to load), so the delay is added in user space instead: a TCP proxy on 127.0.3.1:25
+modules to load), so the delay is added in user space instead: a TCP proxy on 127.0.4.1:25
 (far.lab.test's MX in the testbed zone) forwards to Postfix on 127.0.1.1:25 and holds every
 chunk of bytes for --delay-ms in each direction, and a new connection for a full round trip
 before it reaches Postfix (as a TCP handshake would). Everything stays on loopback.
@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import peers  # noqa: E402
 
-PROXY = ("127.0.3.1", 25)
+PROXY = ("127.0.4.1", 25)
 UPSTREAM = ("127.0.1.1", 25)
 
 

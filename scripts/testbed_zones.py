@@ -49,9 +49,9 @@ mxpriv IN A 10.9.8.7
 xn--bcher-kva IN MX 10 mx1.lab.test.
 ; 20,000 mailboxes on one MX host, for bench/smtp.py
 bulk IN MX 10 mx1.lab.test.
-; the same mailboxes behind bench/latency.py's delaying proxy (127.0.3.1 -> mx1)
+; the same mailboxes behind bench/latency.py's delaying proxy (127.0.4.1 -> mx1)
 far IN MX 10 mxfar.lab.test.
-mxfar IN A 127.0.3.1
+mxfar IN A 127.0.4.1
 """
 
 USERS = ["ann", "bob", "carol", "full", "gone"]
