@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import polars as pl
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -11,6 +14,7 @@ from listclean.checks.replies import provider_unverifiable
 from listclean.checks.verdict import OfflineChecker
 from listclean.fastpath import (
     DOMAIN_SCHEMA,
+    DuplicateCollector,
     DuplicateIndex,
     annotate_offline,
     apply_network,
@@ -217,3 +221,41 @@ def test_network_merge_equals_per_row(
     tally_columns(fast_tally, columns, messages)
     assert {name: series.to_list() for name, series in columns.items()} == expected
     assert fast_tally.as_dict() == slow_tally.as_dict()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["", "a@x.io", "b@x.io", "A@x.io", "c@y.io", "d@z.io"]), max_size=9
+        ),
+        max_size=6,
+    ),
+    st.integers(1, 7),
+    st.integers(1, 4),
+)
+def test_two_pass_duplicates_match_the_index(
+    batches: list[list[str]], buffer: int, parts: int
+) -> None:
+    """DuplicateCollector (first pass, keys spilled to files) marks what DuplicateIndex marks."""
+    with tempfile.TemporaryDirectory() as name:
+        _check_two_pass(batches, buffer, parts, Path(name))
+
+
+def _check_two_pass(batches: list[list[str]], buffer: int, parts: int, tmp: Path) -> None:
+    collector = DuplicateCollector(tmp)
+    collector.BUFFER, collector.PARTS = buffer, parts  # many small files and flushes
+    collector.files = [[] for _ in range(parts)]
+    index = DuplicateIndex()
+    row = 1
+    for batch in batches:
+        collector.add(pl.Series(batch, dtype=pl.String), row)
+        row += len(batch)
+    planned = collector.finish()
+    assert not list(tmp.iterdir())  # the key files are gone
+    row = 1
+    for batch in batches:
+        series = pl.Series(batch, dtype=pl.String)
+        assert planned.mark_series(series, row).to_list() == index.mark(batch, row)
+        row += len(batch)
+    assert len(planned) == len(index)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from .conftest import read_csv, run_cli
 
 LIST = """id,email
@@ -80,9 +82,10 @@ def test_postfix_no_starttls(tmp_path: Path, testbed: str) -> None:
     assert report["egress"]["tls_sessions"] == 0
 
 
-def test_chunked_run_with_dead_hosts(tmp_path: Path, testbed: str) -> None:
+@pytest.mark.parametrize("prepass_rows", [100_000, 0], ids=["one-pass", "two-pass"])
+def test_chunked_run_with_dead_hosts(tmp_path: Path, testbed: str, prepass_rows: int) -> None:
     """Networked runs go chunk by chunk; dead MX hosts (bench.test: nothing listens) must not
-    make a live one (Postfix) look blocked in any chunk."""
+    make a live one (Postfix) look blocked in any chunk. Also with the big-list first pass."""
     import collections
     import csv
 
@@ -106,6 +109,7 @@ def test_chunked_run_with_dead_hosts(tmp_path: Path, testbed: str) -> None:
         use_cache=False,
         chunk_rows=1000,
         batch_rows=500,
+        prepass_rows=prepass_rows,
         home=tmp_path / "home",
         smtp_timeout=5,
     )

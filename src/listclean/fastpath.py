@@ -13,6 +13,7 @@ the shape against email-validator itself.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import polars as pl
 
@@ -101,27 +102,15 @@ class DuplicateIndex:
         return out
 
 
-def offline_frame(
-    emails: pl.Series,
-    first_row: int,
-    checker: OfflineChecker,
-    slow: Callable[[str], Result],
-    seen: DuplicateIndex,
-    flags_text: Callable[[tuple[Flag, ...], bool], str],
-) -> tuple[pl.DataFrame, list[str]]:
-    """The offline verdict of every row of one batch, as columns, and the syntax messages.
-
-    Besides lc_ columns the frame has what the network stages and ``finish`` need: ``_flags``
-    (the address's flags as text, without "duplicate"), ``_dup``, ``_accept_all`` and
-    ``_domain`` (the A-label domain DNS is asked for; "" when the address is not valid).
-    """
-    n = len(emails)
+def _parse(emails: pl.Series, checker: OfflineChecker) -> pl.DataFrame:
+    """raw, local, domain (lower case) and fast: whether the row can skip email-validator."""
     special = sorted(SPECIAL_TLDS - ({"test"} if checker.allow_test_domains else set()))
     frame = pl.DataFrame({"raw": emails.fill_null("")})
     parts = frame.select(pl.col("raw").str.extract_groups(FAST_SHAPE).alias("g")).unnest("g")
-    local = parts.get_column("1")
-    frame = frame.with_columns(local=local, domain=parts.get_column("2").str.to_lowercase())
     frame = frame.with_columns(
+        local=parts.get_column("1"), domain=parts.get_column("2").str.to_lowercase()
+    )
+    return frame.with_columns(
         fast=(
             pl.col("local").is_not_null()
             & (pl.col("local").str.len_bytes() <= 64)
@@ -131,6 +120,146 @@ def offline_frame(
             & ~pl.col("domain").str.extract(r"\.([a-z]+)$").is_in(special)
         ).fill_null(False)
     )
+
+
+def _with_slow(normalized: pl.Series, slow_rows: list[int], results: list[Result]) -> pl.Series:
+    if slow_rows:
+        normalized = normalized.scatter(slow_rows, [r.normalized for r in results])
+    return normalized
+
+
+class NoDuplicates:
+    """A stand-in index for a first pass: every row a first occurrence."""
+
+    def __len__(self) -> int:
+        return 0
+
+    def mark_series(self, normalized: pl.Series, first_row: int) -> pl.Series:
+        return pl.repeat("", len(normalized), dtype=pl.String, eager=True)
+
+
+class DuplicateCollector:
+    """Finds duplicates across a big list with memory bounded by a part of it, not all of it.
+
+    ``DuplicateIndex`` keeps ~20-37 bytes per unique address in memory for the whole run. Here
+    a first pass hands every batch's normalized column to ``add``, which keeps (h1, h2, row)
+    and writes it out by hash into PARTS files once BUFFER rows have gathered. ``finish`` reads
+    the files one at a time (1/PARTS of the rows each), finds first occurrences with a group-by
+    and keeps only the duplicate rows, (row, first): 8 bytes per duplicate row. The hashes are
+    DuplicateIndex's two seeded 64-bit hashes. The files live in the caller's private temporary
+    directory.
+    """
+
+    PARTS = 64
+    BUFFER = 250_000
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.files: list[list[Path]] = [[] for _ in range(self.PARTS)]
+        self.pending: list[pl.DataFrame] = []
+        self.buffered = 0
+        self.flushes = 0
+
+    def add(self, normalized: pl.Series, first_row: int) -> None:
+        keys = (
+            pl.DataFrame({"n": normalized})
+            .with_row_index("i")
+            .filter(pl.col("n").is_not_null() & (pl.col("n") != ""))
+            .select(
+                h1=pl.col("n").hash(DuplicateIndex.SEEDS[0]),
+                h2=pl.col("n").hash(DuplicateIndex.SEEDS[1]),
+                row=(pl.col("i") + first_row).cast(pl.UInt32),
+            )
+        )
+        self.pending.append(keys)
+        self.buffered += keys.height
+        if self.buffered >= self.BUFFER:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        frame = pl.concat(self.pending).with_columns(
+            part=(pl.col("h2") % self.PARTS).cast(pl.UInt8)
+        )
+        self.pending, self.buffered = [], 0
+        for (part,), rows in frame.partition_by("part", as_dict=True).items():
+            path = self.tmp / f"keys-{part}-{self.flushes}.arrow"
+            rows.drop("part").write_ipc(path)
+            self.files[part].append(path)
+        self.flushes += 1
+
+    def finish(self) -> PlannedDuplicates:
+        self._flush()
+        found: list[pl.DataFrame] = []
+        unique = 0
+        for paths in self.files:
+            if not paths:
+                continue
+            part = pl.concat([pl.read_ipc(path) for path in paths], rechunk=True)
+            for path in paths:
+                path.unlink()
+            firsts = part.group_by(["h1", "h2"]).agg(pl.col("row").min().alias("first"))
+            unique += firsts.height
+            found.append(
+                part.join(firsts, on=["h1", "h2"])
+                .filter(pl.col("row") != pl.col("first"))
+                .select("row", "first")
+            )
+        dups = (
+            pl.concat(found).sort("row")
+            if found
+            else pl.DataFrame(schema={"row": pl.UInt32, "first": pl.UInt32})
+        )
+        return PlannedDuplicates(dups, unique)
+
+
+class PlannedDuplicates:
+    """duplicate_of for every row, from DuplicateCollector: only the duplicate rows are kept."""
+
+    def __init__(self, dups: pl.DataFrame, unique: int) -> None:
+        self.rows = dups.get_column("row")  # sorted
+        self.firsts = dups.get_column("first")
+        self.unique = unique
+
+    def __len__(self) -> int:
+        return self.unique
+
+    def mark_series(self, normalized: pl.Series, first_row: int) -> pl.Series:
+        n = len(normalized)
+        lo = int(self.rows.search_sorted(first_row, side="left"))
+        hi = int(self.rows.search_sorted(first_row + n, side="left"))
+        out = pl.repeat("", n, dtype=pl.String, eager=True)
+        if hi > lo:
+            at = (self.rows.slice(lo, hi - lo) - first_row).cast(pl.UInt32)
+            out = out.scatter(at, self.firsts.slice(lo, hi - lo).cast(pl.String))
+        return out
+
+
+def with_duplicates(
+    frame: pl.DataFrame, seen: DuplicateIndex | PlannedDuplicates, first_row: int
+) -> pl.DataFrame:
+    """Fill a first-pass frame's duplicate columns (it was computed with NoDuplicates)."""
+    duplicate_of = seen.mark_series(frame.get_column("lc_normalized"), first_row)
+    return frame.with_columns(lc_duplicate_of=duplicate_of, _dup=duplicate_of != "")
+
+
+def offline_frame(
+    emails: pl.Series,
+    first_row: int,
+    checker: OfflineChecker,
+    slow: Callable[[str], Result],
+    seen: DuplicateIndex | PlannedDuplicates | NoDuplicates,
+    flags_text: Callable[[tuple[Flag, ...], bool], str],
+) -> tuple[pl.DataFrame, list[str]]:
+    """The offline verdict of every row of one batch, as columns, and the syntax messages.
+
+    Besides lc_ columns the frame has what the network stages and ``finish`` need: ``_flags``
+    (the address's flags as text, without "duplicate"), ``_dup``, ``_accept_all`` and
+    ``_domain`` (the A-label domain DNS is asked for; "" when the address is not valid).
+    """
+    n = len(emails)
+    frame = _parse(emails, checker)
     fast = frame.get_column("fast")
 
     # Per distinct domain of the fast rows: free, disposable, typo suggestion (once each).
@@ -155,9 +284,7 @@ def offline_frame(
     slow_results = [slow(raw) for raw in frame.get_column("raw").gather(slow_rows).to_list()]
 
     # Duplicates need every row's normalized form, in order, against the whole file so far.
-    normalized = frame.get_column("normalized")
-    if slow_rows:
-        normalized = normalized.scatter(slow_rows, [r.normalized for r in slow_results])
+    normalized = _with_slow(frame.get_column("normalized"), slow_rows, slow_results)
     duplicate_of = seen.mark_series(normalized, first_row)
 
     # Flags of the fast rows: role; free; disposable (the order OfflineChecker uses), one of 8
@@ -334,7 +461,7 @@ def annotate_offline(
     first_row: int,
     checker: OfflineChecker,
     slow: Callable[[str], Result],
-    seen: DuplicateIndex,
+    seen: DuplicateIndex | PlannedDuplicates,
     tally: Tally,
     flags_text: Callable[[tuple[Flag, ...], bool], str],
 ) -> dict[str, pl.Series]:

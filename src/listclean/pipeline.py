@@ -18,6 +18,7 @@ import getpass
 import hashlib
 import json
 import platform
+import tempfile
 import time
 import uuid
 from collections import OrderedDict
@@ -39,11 +40,15 @@ from listclean.fastpath import (
     DOMAIN_SCHEMA,
     PROBE_SCHEMA,
     UNDECIDED,
+    DuplicateCollector,
     DuplicateIndex,
+    NoDuplicates,
+    PlannedDuplicates,
     apply_network,
     finish,
     offline_frame,
     tally_columns,
+    with_duplicates,
 )
 from listclean.model import Flag, Reason, Result
 from listclean.probes.dns import (
@@ -351,6 +356,53 @@ def _release_memory() -> None:
         _malloc_trim(0)
 
 
+def _first_pass(
+    src: csvio.Source,
+    batch_rows: int,
+    checker: OfflineChecker,
+    memo: Memo,
+    tally: Tally,
+    progress: ProgressCallback,
+) -> tuple[PlannedDuplicates, Iterator[pl.DataFrame]]:
+    """For a big list: compute every batch's offline verdicts, keep them in temporary files and
+    find the duplicates; the returned iterator gives the batches' frames back, in order.
+
+    Memory stays bounded by a batch and a part of the duplicate keys, whatever the list's size.
+    The files (verdict columns, which hold the normalized addresses, and hashed keys) live in a
+    private temporary directory (0700) that is removed as soon as the run ends.
+    """
+    tmp = tempfile.TemporaryDirectory(prefix="listclean-pass1-")
+    paths: list[Path] = []
+    try:
+        collector = DuplicateCollector(Path(tmp.name))
+        row = 1
+        for number, batch in enumerate(src.batches(batch_rows)):
+            frame, messages = offline_frame(
+                src.email_series(batch), row, checker, memo.get, NoDuplicates(), _flags_text
+            )
+            memo.clear()
+            tally.syntax_messages.update(messages)
+            collector.add(frame.get_column("lc_normalized"), row)
+            path = Path(tmp.name) / f"frame-{number}.arrow"
+            frame.write_ipc(path)
+            paths.append(path)
+            row += batch.height
+            progress("check", batch.height, src.lines)
+        seen = collector.finish()
+    except BaseException:
+        tmp.cleanup()
+        raise
+
+    def frames() -> Iterator[pl.DataFrame]:
+        with tmp:
+            for path in paths:
+                frame = pl.read_ipc(path)
+                path.unlink()
+                yield frame
+
+    return seen, frames()
+
+
 def _probe_frame(probes: dict[str, Probe]) -> pl.DataFrame:
     keys = list(probes)
     return pl.DataFrame(
@@ -391,7 +443,7 @@ def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
 def fingerprint(input_sha256: str, settings: Settings) -> str:
     """What makes two runs "the same run" for --resume: the input and the verdict options."""
     options = settings.public()
-    for key in ("resume", "show_addresses", "home", "batch_rows"):
+    for key in ("resume", "show_addresses", "home", "batch_rows", "chunk_rows", "prepass_rows"):
         options.pop(key, None)
     blob = json.dumps([input_sha256, options], sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()
@@ -517,27 +569,40 @@ def _verify(
         network = (
             NetworkStage(settings, memo, egress, notes, cache, progress, log) if networked else None
         )
+        spilled: Iterator[pl.DataFrame] | None = None
         try:
             writer.header(src.out_header)
             if split is not None:
                 split.header(src.out_header)
             tally = Tally()
-            seen = DuplicateIndex()
             row = 1
             if network is not None:
                 chunk_rows = settings.chunk_rows
                 batch_rows = max(1, min(settings.batch_rows, chunk_rows // 2))
             else:
                 chunk_rows, batch_rows = 1, settings.batch_rows  # offline: chunk = batch
+            seen: DuplicateIndex | PlannedDuplicates = DuplicateIndex()
+            if src.lines > settings.prepass_rows:  # a big list: two passes, bounded memory
+                with _timed(timings, "check_s"):
+                    seen, spilled = _first_pass(src, batch_rows, checker, memo, tally, progress)
             for chunk in _chunks(src.batches(batch_rows), chunk_rows):
                 with _timed(timings, "check_s"):
-                    frames = []
+                    frames: list[tuple[pl.DataFrame, list[str]]] = []
                     for batch in chunk:
-                        frames.append(
-                            offline_frame(
-                                src.email_series(batch), row, checker, memo.get, seen, _flags_text
+                        if spilled is not None:
+                            # syntax messages were counted in the first pass
+                            frames.append((with_duplicates(next(spilled), seen, row), []))
+                        else:
+                            frames.append(
+                                offline_frame(
+                                    src.email_series(batch),
+                                    row,
+                                    checker,
+                                    memo.get,
+                                    seen,
+                                    _flags_text,
+                                )
                             )
-                        )
                         row += batch.height
                 if network is not None:
                     with _timed(timings, "dns_s"):
@@ -566,6 +631,8 @@ def _verify(
             output_sha = writer.commit()
             split_rows = split.commit() if split is not None else None
         except BaseException:
+            if spilled is not None:
+                spilled.close()  # type: ignore[attr-defined]  # removes the temporary files
             writer.abort()
             if split is not None:
                 split.abort()

@@ -57,6 +57,10 @@ class Settings:
     # of half that. Bigger chunks gain little (a host's addresses in a chunk share sessions)
     # and cost memory: see docs/benchmarks.md, "Big list".
     chunk_rows: int = 50_000
+    # Lists longer than this (physical lines) find their duplicates in a first pass over the
+    # file, with memory bounded by 1/64 of the list, instead of an in-memory index of every
+    # address (see fastpath.PlannedDuplicates).
+    prepass_rows: int = 100_000
 
     def public(self) -> dict[str, object]:
         """The settings as JSON-able values for reports and the audit log (no secrets)."""
