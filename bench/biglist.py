@@ -26,8 +26,8 @@ from memwatch import watch  # noqa: E402
 
 NO_INDEX = (
     "import sys; import listclean.fastpath as F\n"
-    "F.DuplicateIndex.mark_series = lambda self, n, first: F.pl.repeat('', len(n), "
-    "dtype=F.pl.String, eager=True)\n"
+    "none = lambda self, n, first: F.pl.repeat('', len(n), dtype=F.pl.String, eager=True)\n"
+    "F.DuplicateIndex.mark_series = F.PlannedDuplicates.mark_series = none\n"
     "from listclean.cli import main; sys.argv = sys.argv[1:]; main()"
 )
 
