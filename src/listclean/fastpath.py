@@ -122,12 +122,6 @@ def _parse(emails: pl.Series, checker: OfflineChecker) -> pl.DataFrame:
     )
 
 
-def _with_slow(normalized: pl.Series, slow_rows: list[int], results: list[Result]) -> pl.Series:
-    if slow_rows:
-        normalized = normalized.scatter(slow_rows, [r.normalized for r in results])
-    return normalized
-
-
 class NoDuplicates:
     """A stand-in index for a first pass: every row a first occurrence."""
 
@@ -284,7 +278,9 @@ def offline_frame(
     slow_results = [slow(raw) for raw in frame.get_column("raw").gather(slow_rows).to_list()]
 
     # Duplicates need every row's normalized form, in order, against the whole file so far.
-    normalized = _with_slow(frame.get_column("normalized"), slow_rows, slow_results)
+    normalized = frame.get_column("normalized")
+    if slow_rows:
+        normalized = normalized.scatter(slow_rows, [r.normalized for r in slow_results])
     duplicate_of = seen.mark_series(normalized, first_row)
 
     # Flags of the fast rows: role; free; disposable (the order OfflineChecker uses), one of 8
