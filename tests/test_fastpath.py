@@ -21,6 +21,7 @@ from listclean.fastpath import (
     finish,
     offline_frame,
     tally_columns,
+    with_duplicates,
 )
 from listclean.model import Reason
 from listclean.pipeline import Memo, _flags_text, _probe_frame
@@ -204,8 +205,9 @@ def test_network_merge_equals_per_row(
         cells, 1, with_network(memo, infos, probes, catchall), DuplicateIndex(), slow_tally
     )
     frame, messages = offline_frame(
-        pl.Series(cells, dtype=pl.String), 1, checker, memo.get, DuplicateIndex(), _flags_text
+        pl.Series(cells, dtype=pl.String), checker, memo.get, _flags_text
     )
+    frame = with_duplicates(frame, DuplicateIndex(), 1)
     known = sorted(infos)
     domains = pl.DataFrame(
         {

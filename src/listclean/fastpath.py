@@ -122,16 +122,6 @@ def _parse(emails: pl.Series, checker: OfflineChecker) -> pl.DataFrame:
     )
 
 
-class NoDuplicates:
-    """A stand-in index for a first pass: every row a first occurrence."""
-
-    def __len__(self) -> int:
-        return 0
-
-    def mark_series(self, normalized: pl.Series, first_row: int) -> pl.Series:
-        return pl.repeat("", len(normalized), dtype=pl.String, eager=True)
-
-
 class DuplicateCollector:
     """Finds duplicates across a big list with memory bounded by a part of it, not all of it.
 
@@ -233,17 +223,15 @@ class PlannedDuplicates:
 def with_duplicates(
     frame: pl.DataFrame, seen: DuplicateIndex | PlannedDuplicates, first_row: int
 ) -> pl.DataFrame:
-    """Fill a first-pass frame's duplicate columns (it was computed with NoDuplicates)."""
+    """Fill in an offline_frame's duplicate columns from the index of the whole list."""
     duplicate_of = seen.mark_series(frame.get_column("lc_normalized"), first_row)
     return frame.with_columns(lc_duplicate_of=duplicate_of, _dup=duplicate_of != "")
 
 
 def offline_frame(
     emails: pl.Series,
-    first_row: int,
     checker: OfflineChecker,
     slow: Callable[[str], Result],
-    seen: DuplicateIndex | PlannedDuplicates | NoDuplicates,
     flags_text: Callable[[tuple[Flag, ...], bool], str],
 ) -> tuple[pl.DataFrame, list[str]]:
     """The offline verdict of every row of one batch, as columns, and the syntax messages.
@@ -251,6 +239,7 @@ def offline_frame(
     Besides lc_ columns the frame has what the network stages and ``finish`` need: ``_flags``
     (the address's flags as text, without "duplicate"), ``_dup``, ``_accept_all`` and
     ``_domain`` (the A-label domain DNS is asked for; "" when the address is not valid).
+    Duplicates depend on the rest of the list: ``with_duplicates`` fills them in.
     """
     n = len(emails)
     frame = _parse(emails, checker)
@@ -281,7 +270,6 @@ def offline_frame(
     normalized = frame.get_column("normalized")
     if slow_rows:
         normalized = normalized.scatter(slow_rows, [r.normalized for r in slow_results])
-    duplicate_of = seen.mark_series(normalized, first_row)
 
     # Flags of the fast rows: role; free; disposable (the order OfflineChecker uses), one of 8
     # combinations per row, turned into text by a lookup table.
@@ -318,7 +306,7 @@ def offline_frame(
         "lc_mx": empty,
         "lc_smtp_code": empty,
         "lc_smtp_reply": empty,
-        "lc_duplicate_of": duplicate_of,
+        "lc_duplicate_of": empty,
         "_domain": vec.get_column("_domain"),
     }
     if slow_rows:
@@ -335,7 +323,7 @@ def offline_frame(
         for name, values in per_slow.items():
             columns[name] = columns[name].clone().scatter(idx, values)
     out = pl.DataFrame([series.alias(name) for name, series in columns.items()]).with_columns(
-        _dup=pl.col("lc_duplicate_of") != "", _accept_all=pl.lit(False)
+        _dup=pl.lit(False), _accept_all=pl.lit(False)
     )
     messages = [r.detail for r in slow_results if r.detail and not r.normalized]
     return out, messages
@@ -462,7 +450,7 @@ def annotate_offline(
     flags_text: Callable[[tuple[Flag, ...], bool], str],
 ) -> dict[str, pl.Series]:
     """The lc_ columns of one batch, offline. ``slow`` is the per-cell path (Memo.get)."""
-    frame, messages = offline_frame(emails, first_row, checker, slow, seen, flags_text)
-    columns = finish(frame)
+    frame, messages = offline_frame(emails, checker, slow, flags_text)
+    columns = finish(with_duplicates(frame, seen, first_row))
     tally_columns(tally, columns, messages)
     return columns

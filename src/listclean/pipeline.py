@@ -43,7 +43,6 @@ from listclean.fastpath import (
     UNDECIDED,
     DuplicateCollector,
     DuplicateIndex,
-    NoDuplicates,
     PlannedDuplicates,
     apply_network,
     finish,
@@ -159,14 +158,13 @@ class NetworkStage:
     def __init__(
         self,
         settings: Settings,
-        memo: Memo,
         egress: dict[str, Any],
         notes: list[str],
         cache: Cache | None,
         progress: ProgressCallback = _no_progress,
         log: Callable[[str, str], None] | None = None,
     ) -> None:
-        self.settings, self.memo, self.egress, self.notes = settings, memo, egress, notes
+        self.settings, self.egress, self.notes = settings, egress, notes
         self.cache, self.progress, self.log = cache, progress, log
         self.infos: dict[str, DomainInfo] = {}
         self.catchall: dict[str, bool] = {}
@@ -381,9 +379,7 @@ def _first_pass(
         collector = DuplicateCollector(Path(tmp.name))
         row = 1
         for number, batch in enumerate(src.batches(batch_rows)):
-            frame, messages = offline_frame(
-                src.email_series(batch), row, checker, memo.get, NoDuplicates(), _flags_text
-            )
+            frame, messages = offline_frame(src.email_series(batch), checker, memo.get, _flags_text)
             memo.clear()
             tally.syntax_messages.update(messages)
             collector.add(frame.get_column("lc_normalized"), row)
@@ -570,9 +566,7 @@ def _verify(
         split = None
         if settings.split_dir is not None:
             split = csvio.SplitWriter(settings.split_dir, src.out_separator)
-        network = (
-            NetworkStage(settings, memo, egress, notes, cache, progress, log) if networked else None
-        )
+        network = NetworkStage(settings, egress, notes, cache, progress, log) if networked else None
         spilled: Iterator[pl.DataFrame] | None = None
         try:
             writer.header(src.out_header)
@@ -593,20 +587,13 @@ def _verify(
                 with _timed(timings, "check_s"):
                     frames: list[tuple[pl.DataFrame, list[str]]] = []
                     for batch in chunk:
-                        if spilled is not None:
-                            # syntax messages were counted in the first pass
-                            frames.append((with_duplicates(next(spilled), seen, row), []))
+                        if spilled is not None:  # its syntax messages are counted already
+                            frame, messages = next(spilled), []
                         else:
-                            frames.append(
-                                offline_frame(
-                                    src.email_series(batch),
-                                    row,
-                                    checker,
-                                    memo.get,
-                                    seen,
-                                    _flags_text,
-                                )
+                            frame, messages = offline_frame(
+                                src.email_series(batch), checker, memo.get, _flags_text
                             )
+                        frames.append((with_duplicates(frame, seen, row), messages))
                         row += batch.height
                 if network is not None:
                     with _timed(timings, "dns_s"):
