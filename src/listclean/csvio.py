@@ -94,6 +94,12 @@ class Source:
             for piece in _record_ranges(self.path, target, skip_header=self.has_header):
                 if len(self._names) > 1:  # a one-column list keeps line N as row N
                     piece = _drop_blank_lines(piece)
+                # Polars strips a BOM at the start of what it parses; a range that starts with
+                # a cell beginning with U+FEFF would lose it. A dummy first record keeps it.
+                guard = piece.startswith(codecs.BOM_UTF8)
+                if guard:
+                    dummy = self.separator.encode() * (len(self._names) - 1) + b"\n"
+                    piece = dummy + piece
                 frame = pl.read_csv(
                     piece,
                     has_header=False,
@@ -108,6 +114,8 @@ class Source:
                 )
                 if frame.width != len(self._names):
                     raise pl.exceptions.ComputeError("found more fields than defined in 'Schema'")
+                if guard:
+                    frame = frame.slice(1)
                 if frame.height:
                     yield frame.with_columns(pl.all().fill_null(""))
         except pl.exceptions.PolarsError as exc:

@@ -87,6 +87,7 @@ def documents(draw: st.DrawFn) -> tuple[bytes, list[list[str]], str, bool]:
 @example((b'email,n\r\n"",\n\n,\n', [["email", "n"], ["", ""]], ",", True))  # ... in a CSV
 @example((b'\n\nemail\n""\n', [["email"], [""]], ",", True))  # blank lines before the header
 @example((b'email\n""\n""\n"",', [["email"], [""], [""], [""]], ",", True))  # extra last field
+@example((b"email\n\xef\xbb\xbf\n", [["email"], ["\ufeff"]], ",", False))  # a cell starting U+FEFF
 def test_round_trip_or_clean_error(
     tmp_path: Path, doc: tuple[bytes, list[list[str]], str, bool]
 ) -> None:
