@@ -7,6 +7,8 @@ replies.provider_unverifiable), kept as the oracle the vectorised path is compar
 
 from __future__ import annotations
 
+from listclean.safety import neutralise_cell
+
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -45,12 +47,12 @@ def annotate(
     return {
         "lc_status": statuses,
         "lc_reason": reasons,
-        "lc_normalized": [r.normalized for r in results],
+        "lc_normalized": [neutralise_cell(r.normalized) for r in results],
         "lc_flags": flags,
-        "lc_suggestion": [r.suggestion for r in results],
-        "lc_mx": [r.mx for r in results],
+        "lc_suggestion": [neutralise_cell(r.suggestion) for r in results],
+        "lc_mx": [neutralise_cell(r.mx) for r in results],
         "lc_smtp_code": [r.smtp_code for r in results],
-        "lc_smtp_reply": [r.smtp_reply for r in results],
+        "lc_smtp_reply": [neutralise_cell(r.smtp_reply) for r in results],
         "lc_duplicate_of": duplicate_of,
     }
 

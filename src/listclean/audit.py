@@ -8,7 +8,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from listclean.store import ensure_home
+from listclean.store import ensure_home, open_private
 
 FILE = "audit.jsonl"
 
@@ -16,7 +16,7 @@ FILE = "audit.jsonl"
 def append(home: Path, manifest: dict[str, Any]) -> None:
     ensure_home(home)
     line = json.dumps(manifest, ensure_ascii=False, separators=(",", ":")) + "\n"
-    fd = os.open(home / FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    fd = open_private(home / FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     try:
         os.write(fd, line.encode("utf-8"))
         os.fsync(fd)
@@ -28,8 +28,9 @@ def recent(home: Path, count: int = 20) -> list[dict[str, Any]]:
     path = home / FILE
     if not path.exists():
         return []
+    ensure_home(home)
     lines: deque[str] = deque(maxlen=count)
-    with path.open(encoding="utf-8") as handle:
+    with os.fdopen(open_private(path, os.O_RDONLY), encoding="utf-8") as handle:
         for line in handle:
             if line.strip():
                 lines.append(line)

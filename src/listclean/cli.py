@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -53,11 +54,21 @@ def root(
     Defaults come from listclean.toml (here, then in LISTCLEAN_HOME) and LISTCLEAN_* variables;
     flags win. `listclean config` shows what is in effect and where it came from.
     """
+    if ctx.invoked_subcommand == "config":
+        return  # `listclean config` reads (and shows) the files itself, even broken ones
+    ignored: list[Any] = []
     try:
-        values = _config_values()
+        values = _config_values(ignored)
     except ListcleanError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     ctx.default_map = {cmd: {k: v.value for k, v in opts.items()} for cmd, opts in values.items()}
+    for path in sorted({str(i.path) for i in ignored}):
+        keys = ", ".join(sorted(i.key for i in ignored if str(i.path) == path))
+        typer.echo(
+            f"listclean: {path} is not trusted; ignored: {keys} "
+            f"(see `listclean config`; allow it with `listclean config trust {path}`)",
+            err=True,
+        )
 
 
 def _option_table() -> dict[str, dict[str, bool]]:
@@ -85,26 +96,36 @@ def _options(command: Any) -> list[Any]:
     ]
 
 
-def _config_values() -> dict[str, Any]:
+def _config_values(ignored: list[Any] | None = None) -> dict[str, Any]:
     from listclean.config import load
 
-    return load(default_home(), _option_table())
+    return load(default_home(), _option_table(), ignored=ignored)
 
 
-@app.command("config")
+config_app = typer.Typer(
+    help="Defaults from listclean.toml and LISTCLEAN_* variables: see them, trust a file."
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.callback(invoke_without_command=True)
 def show_config(
+    ctx: typer.Context,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show the effective defaults of `verify` and where each came from.
+    """Show the effective defaults of `verify`, where each came from, and what was ignored.
 
     Example: [bold]LISTCLEAN_SMTP_PORT=2525 listclean config[/]
     """
+    if ctx.invoked_subcommand is not None:
+        return
     import json
 
-    from listclean.config import config_files
+    from listclean.config import config_files, is_trusted
 
+    ignored: list[Any] = []
     try:
-        values = _config_values().get("verify", {})
+        values = _config_values(ignored).get("verify", {})
     except ListcleanError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     rows = []
@@ -120,21 +141,239 @@ def show_config(
                 "source": chosen.source if chosen else "default",
             }
         )
-    files = [str(p) for p in config_files(default_home())]
+    home = default_home()
+    files = [str(p) for p in config_files(home)]
+    trusted = {str(p): is_trusted(home, p) for p in config_files(home)}
+    dropped = [{"file": str(i.path), "option": i.key, "why": i.why} for i in ignored]
     if json_out:
-        typer.echo(json.dumps({"files": files, "home": str(default_home()), "options": rows}))
+        typer.echo(
+            json.dumps(
+                {
+                    "files": files,
+                    "trusted": trusted,
+                    "home": str(home),
+                    "options": rows,
+                    "ignored": dropped,
+                }
+            )
+        )
         return
-    typer.echo(f"LISTCLEAN_HOME: {default_home()}")
-    typer.echo("config files: " + (", ".join(files) or "none"))
+    from listclean.safety import has_control
+
+    def shown(value: object) -> str:
+        text = str(value)
+        return repr(text) if has_control(text) else text
+
+    typer.echo(f"LISTCLEAN_HOME: {shown(home)}")
+    typer.echo(
+        "config files: "
+        + (
+            ", ".join(f"{shown(f)} ({'trusted' if trusted[f] else 'NOT trusted'})" for f in files)
+            or "none"
+        )
+    )
     for row in rows:
-        typer.echo(f"{row['option']:<22} {row['value']!s:<28} {row['source']}")
+        typer.echo(f"{row['option']:<22} {shown(row['value']):<28} {shown(row['source'])}")
+    for item in dropped:
+        typer.echo(f"ignored: {item['option']} from {shown(item['file'])}: {item['why']}")
 
 
-def _nameserver(value: str) -> str:
-    host, _, port = value.rpartition(":") if value.count(":") == 1 else (value, "", "")
-    if port and not port.isdigit():
-        raise typer.BadParameter(f"{value!r} is not IP[:PORT]")
+@config_app.command("trust")
+def config_trust(
+    path: Annotated[
+        Path, typer.Argument(help="The listclean.toml to allow (default: ./listclean.toml).")
+    ] = Path("listclean.toml"),
+    remove: Annotated[bool, typer.Option("--remove", help="Withdraw the trust instead.")] = False,
+) -> None:
+    """Allow a listclean.toml outside LISTCLEAN_HOME to set every option (as it is now: an
+    edit withdraws the trust). Example: [bold]listclean config trust ./listclean.toml[/]"""
+    from listclean.config import trust
+
+    if not remove and not path.is_file():
+        raise _fail(f"{path}: no such file", 1)
+    try:
+        trust(default_home(), path, allow=not remove)
+    except ListcleanError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    typer.echo(f"{'no longer trusted' if remove else 'trusted'}: {path.resolve()}")
+
+
+def _usage(message: str) -> typer.BadParameter:
+    return typer.BadParameter(message)
+
+
+def _seconds(limit: float) -> Any:
+    """A callback: a finite positive number of seconds, at most ``limit``."""
+
+    def check(value: float | None) -> float | None:
+        if value is None:
+            return value
+        if not math.isfinite(value) or value <= 0:
+            raise _usage(f"{value} is not a finite positive number of seconds")
+        if value > limit:
+            raise _usage(f"{value} is more than {limit:g} seconds; give a smaller value")
+        return value
+
+    return check
+
+
+def _non_negative_seconds(limit: float) -> Any:
+    def check(value: float | None) -> float | None:
+        if value is None:
+            return value
+        if not math.isfinite(value) or value < 0:
+            raise _usage(f"{value} is not zero or a finite positive number of seconds")
+        if value > limit:
+            raise _usage(f"{value} is more than {limit:g} seconds; give a smaller value")
+        return value
+
+    return check
+
+
+def _days(value: float | None) -> float | None:
+    if value is None:
+        return value
+    if not math.isfinite(value) or value <= 0 or value > 3650:
+        raise _usage(f"{value} is not a number of days between 0 and 3650")
     return value
+
+
+def _non_negative_days(value: float | None) -> float | None:
+    if value is None:
+        return value
+    if not math.isfinite(value) or value < 0:
+        raise _usage(f"{value} is not zero or a finite positive number of days")
+    return value
+
+
+def _int_range(low: int, high: int) -> Any:
+    def check(value: int | None) -> int | None:
+        if value is None:
+            return value
+        if not low <= value <= high:
+            raise _usage(f"{value} is not between {low} and {high}")
+        return value
+
+    return check
+
+
+def _nameservers(values: list[str] | None) -> list[str] | None:
+    from listclean.probes.dns import parse_nameserver
+
+    if not values:
+        return values
+    out = []
+    for value in values:
+        try:
+            parse_nameserver(value)
+        except ListcleanError as exc:
+            raise _usage(str(exc)) from None
+        out.append(value)
+    return out
+
+
+def _helo(value: str) -> str:
+    from listclean.safety import UnsafeValue, check_helo
+
+    if not value:
+        return value
+    try:
+        return check_helo(value)
+    except UnsafeValue as exc:
+        raise _usage(str(exc)) from None
+
+
+def _mail_from(value: str) -> str:
+    from listclean.safety import UnsafeValue, check_mail_from
+
+    try:
+        return check_mail_from(value)
+    except UnsafeValue as exc:
+        raise _usage(str(exc)) from None
+
+
+def _text_option(what: str) -> Any:
+    def check(value: str | None) -> str | None:
+        from listclean.safety import has_control
+
+        if value is not None and has_control(value):
+            raise _usage(f"{what} must not contain control characters")
+        return value
+
+    return check
+
+
+# Every option is declared once, with its validation, and shared by the commands that take
+# it: `verify`, `check` and `plan` cannot drift apart.
+Column = Annotated[
+    str | None,
+    typer.Option(
+        help="Name of the email column (default: detected).", callback=_text_option("--column")
+    ),
+]
+Delimiter = Annotated[
+    str | None, typer.Option(help="Field delimiter: , ; | or tab (default: detected).")
+]
+Encoding = Annotated[str, typer.Option(help="Input encoding, e.g. cp1252 or latin-1.")]
+Offline = Annotated[
+    bool, typer.Option("--offline", help="No sockets at all: syntax and lists only.")
+]
+AllowTestDomains = Annotated[
+    bool, typer.Option("--allow-test-domains", help="Accept the RFC 6761 .test TLD.")
+]
+AllowPrivateMx = Annotated[
+    bool,
+    typer.Option("--allow-private-mx", help="Probe MX hosts on loopback/private addresses (labs)."),
+]
+Nameserver = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="DNS server IP[:PORT] to use instead of the system's (repeatable).",
+        callback=_nameservers,
+    ),
+]
+DnsTimeout = Annotated[
+    float, typer.Option(help="Seconds to wait for a DNS answer.", callback=_seconds(300))
+]
+SmtpPort = Annotated[
+    int,
+    typer.Option(help="SMTP port to probe (25; labs use others).", callback=_int_range(1, 65535)),
+]
+SmtpTimeout = Annotated[
+    float,
+    typer.Option(help="Seconds for connect, banner and each SMTP reply.", callback=_seconds(600)),
+]
+SmtpConcurrency = Annotated[
+    int,
+    typer.Option(
+        help="Most SMTP sessions open at once, all hosts together.",
+        callback=_int_range(1, 1000),
+    ),
+]
+SmtpPerHost = Annotated[
+    int,
+    typer.Option(
+        help="Most SMTP sessions open at once to one MX host.", callback=_int_range(1, 50)
+    ),
+]
+Helo = Annotated[
+    str,
+    typer.Option(help="EHLO name (default: this machine's fully qualified name).", callback=_helo),
+]
+MailFrom = Annotated[
+    str, typer.Option(help="MAIL FROM address (default: verify@<helo name>).", callback=_mail_from)
+]
+GreylistDelay = Annotated[
+    float,
+    typer.Option(
+        help="Seconds to wait before re-probing a greylisted address.",
+        callback=_non_negative_seconds(86_400),
+    ),
+]
+NoCache = Annotated[
+    bool, typer.Option("--no-cache", help="Neither read nor write the cache for this run.")
+]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @app.command()
@@ -150,9 +389,7 @@ def verify(
         Path | None,
         typer.Option(help="JSON report path. Default: OUTPUT.report.json (none for stdout)."),
     ] = None,
-    column: Annotated[
-        str | None, typer.Option(help="Name of the email column (default: detected).")
-    ] = None,
+    column: Column = None,
     output_format: Annotated[
         OutputFormat,
         typer.Option("--format", help="Output format: csv, or jsonl (one object a row)."),
@@ -165,69 +402,37 @@ def verify(
         Path | None,
         typer.Option(help="Also write deliverable/risky/undeliverable/unknown.csv into this dir."),
     ] = None,
-    delimiter: Annotated[
-        str | None, typer.Option(help="Field delimiter: , ; | or tab (default: detected).")
-    ] = None,
-    encoding: Annotated[
-        str, typer.Option(help="Input encoding, e.g. cp1252 or latin-1.")
-    ] = "utf-8",
-    offline: Annotated[
-        bool, typer.Option("--offline", help="No sockets at all: syntax and lists only.")
-    ] = False,
-    allow_test_domains: Annotated[
-        bool, typer.Option("--allow-test-domains", help="Accept the RFC 6761 .test TLD.")
-    ] = False,
-    allow_private_mx: Annotated[
-        bool,
-        typer.Option(
-            "--allow-private-mx", help="Probe MX hosts on loopback/private addresses (labs)."
-        ),
-    ] = False,
+    delimiter: Delimiter = None,
+    encoding: Encoding = "utf-8",
+    offline: Offline = False,
+    allow_test_domains: AllowTestDomains = False,
+    allow_private_mx: AllowPrivateMx = False,
     disposable_list: Annotated[
         Path | None, typer.Option(help="Extra disposable domains, one per line.")
     ] = None,
     allow_list: Annotated[
         Path | None, typer.Option(help="Domains never treated as disposable, one per line.")
     ] = None,
-    nameserver: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="DNS server IP[:PORT] to use instead of the system's (repeatable).",
-            callback=lambda v: [_nameserver(x) for x in v] if v else v,
-        ),
-    ] = None,
-    dns_timeout: Annotated[float, typer.Option(help="Seconds to wait for a DNS answer.")] = 5.0,
-    smtp_port: Annotated[int, typer.Option(help="SMTP port to probe (25; labs use others).")] = 25,
-    smtp_timeout: Annotated[
-        float, typer.Option(help="Seconds for connect, banner and each SMTP reply.")
-    ] = 30.0,
-    smtp_concurrency: Annotated[
-        int, typer.Option(help="Most SMTP sessions open at once, all hosts together.")
-    ] = 20,
-    helo: Annotated[
-        str, typer.Option(help="EHLO name (default: this machine's fully qualified name).")
-    ] = "",
-    mail_from: Annotated[
-        str, typer.Option(help="MAIL FROM address (default: verify@<helo name>).")
-    ] = "",
-    greylist_delay: Annotated[
-        float, typer.Option(help="Seconds to wait before re-probing a greylisted address.")
-    ] = 180.0,
+    nameserver: Nameserver = None,
+    dns_timeout: DnsTimeout = 5.0,
+    smtp_port: SmtpPort = 25,
+    smtp_timeout: SmtpTimeout = 30.0,
+    smtp_concurrency: SmtpConcurrency = 20,
+    helo: Helo = "",
+    mail_from: MailFrom = "",
+    greylist_delay: GreylistDelay = 180.0,
     no_starttls: Annotated[
         bool, typer.Option("--no-starttls", help="Do not upgrade SMTP sessions to TLS.")
     ] = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run of the same input.")
     ] = False,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write the cache for this run.")
-    ] = False,
+    no_cache: NoCache = False,
     cache_ttl: Annotated[
-        float, typer.Option(help="Days a decided verdict is kept and reused (retention).")
+        float,
+        typer.Option(help="Days a decided verdict is kept and reused (retention).", callback=_days),
     ] = 30.0,
-    smtp_per_host: Annotated[
-        int, typer.Option(help="Most SMTP sessions open at once to one MX host.")
-    ] = 2,
+    smtp_per_host: SmtpPerHost = 2,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log each probed address on stderr.")
     ] = False,
@@ -245,11 +450,6 @@ def verify(
     """
     from listclean import pipeline
 
-    if smtp_port < 1 or smtp_port > 65535:
-        raise _fail("--smtp-port must be between 1 and 65535", 2)
-    for name, value in (("--dns-timeout", dns_timeout), ("--smtp-timeout", smtp_timeout)):
-        if value <= 0:
-            raise _fail(f"{name} must be a positive number of seconds", 2)
     settings = Settings(
         column=column,
         delimiter=delimiter,
@@ -278,8 +478,6 @@ def verify(
         smtp_per_host=max(1, smtp_per_host),
         show_addresses=show_addresses,
     )
-    if cache_ttl <= 0:
-        raise _fail("--cache-ttl must be a positive number of days", 2)
     log = None
     if verbose:
         from listclean.vault import redact
@@ -316,24 +514,18 @@ def verify(
 @app.command()
 def check(
     addresses: Annotated[list[str], typer.Argument(help="One or more addresses to check.")],
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
-    offline: Annotated[bool, typer.Option("--offline", help="No sockets at all.")] = False,
-    nameserver: Annotated[
-        list[str] | None, typer.Option(help="DNS server IP[:PORT] (repeatable).")
-    ] = None,
-    smtp_port: Annotated[int, typer.Option(help="SMTP port to probe.")] = 25,
-    helo: Annotated[str, typer.Option(help="EHLO name.")] = "",
-    mail_from: Annotated[str, typer.Option(help="MAIL FROM address.")] = "",
-    smtp_timeout: Annotated[float, typer.Option(help="Seconds per SMTP step.")] = 30.0,
-    dns_timeout: Annotated[float, typer.Option(help="Seconds per DNS answer.")] = 5.0,
-    greylist_delay: Annotated[float, typer.Option(help="Seconds before a greylist retry.")] = 180.0,
-    allow_test_domains: Annotated[
-        bool, typer.Option("--allow-test-domains", help="Accept the .test TLD.")
-    ] = False,
-    allow_private_mx: Annotated[
-        bool, typer.Option("--allow-private-mx", help="Probe MX hosts on private addresses.")
-    ] = False,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the cache.")] = False,
+    json_out: JsonOut = False,
+    offline: Offline = False,
+    nameserver: Nameserver = None,
+    smtp_port: SmtpPort = 25,
+    helo: Helo = "",
+    mail_from: MailFrom = "",
+    smtp_timeout: SmtpTimeout = 30.0,
+    dns_timeout: DnsTimeout = 5.0,
+    greylist_delay: GreylistDelay = 180.0,
+    allow_test_domains: AllowTestDomains = False,
+    allow_private_mx: AllowPrivateMx = False,
+    no_cache: NoCache = False,
 ) -> None:
     """Check single addresses and print one verdict each (a table, or JSON with --json).
 
@@ -400,25 +592,19 @@ def check(
 @app.command()
 def plan(
     input: Annotated[str, typer.Argument(help="CSV or text list; '-' reads stdin.")],
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    column: Annotated[str | None, typer.Option(help="Name of the email column.")] = None,
-    delimiter: Annotated[str | None, typer.Option(help="Field delimiter.")] = None,
-    encoding: Annotated[str, typer.Option(help="Input encoding.")] = "utf-8",
-    offline: Annotated[bool, typer.Option("--offline", help="No DNS, no SMTP check.")] = False,
-    nameserver: Annotated[
-        list[str] | None, typer.Option(help="DNS server IP[:PORT] (repeatable).")
-    ] = None,
-    dns_timeout: Annotated[float, typer.Option(help="Seconds per DNS answer.")] = 5.0,
-    smtp_port: Annotated[int, typer.Option(help="SMTP port for the reachability check.")] = 25,
-    smtp_timeout: Annotated[float, typer.Option(help="Seconds for the banner check.")] = 10.0,
-    smtp_per_host: Annotated[int, typer.Option(help="Sessions per MX host, as verify.")] = 2,
-    smtp_concurrency: Annotated[int, typer.Option(help="Sessions in all, as verify.")] = 20,
-    allow_test_domains: Annotated[
-        bool, typer.Option("--allow-test-domains", help="Accept the .test TLD.")
-    ] = False,
-    allow_private_mx: Annotated[
-        bool, typer.Option("--allow-private-mx", help="Check MX hosts on private addresses.")
-    ] = False,
+    json_out: JsonOut = False,
+    column: Column = None,
+    delimiter: Delimiter = None,
+    encoding: Encoding = "utf-8",
+    offline: Offline = False,
+    nameserver: Nameserver = None,
+    dns_timeout: DnsTimeout = 5.0,
+    smtp_port: SmtpPort = 25,
+    smtp_timeout: SmtpTimeout = 10.0,
+    smtp_per_host: SmtpPerHost = 2,
+    smtp_concurrency: SmtpConcurrency = 20,
+    allow_test_domains: AllowTestDomains = False,
+    allow_private_mx: AllowPrivateMx = False,
 ) -> None:
     """Size up a list before probing: rows, unique addresses, MX providers, sessions, time,
     and whether outbound SMTP works here. No mailbox is probed.
@@ -496,14 +682,15 @@ def cache_stats(
 def cache_purge(
     older_than: Annotated[
         float | None,
-        typer.Option(help="Only what is older than this many days (default: everything)."),
+        typer.Option(
+            help="Only what is older than this many days (default: everything).",
+            callback=_non_negative_days,
+        ),
     ] = None,
 ) -> None:
     """Delete kept results. Example: [bold]listclean cache purge --older-than 7[/]"""
     from listclean.store import Store
 
-    if older_than is not None and older_than < 0:
-        raise _fail("--older-than must be zero or more days", 2)
     store = Store(default_home())
     try:
         deleted = store.purge(None if older_than is None else older_than * 86_400)
@@ -514,7 +701,10 @@ def cache_purge(
 
 @app.command("audit")
 def audit_log(
-    last: Annotated[int, typer.Option("--last", "-n", help="How many recent runs.")] = 20,
+    last: Annotated[
+        int,
+        typer.Option("--last", "-n", help="How many recent runs.", callback=_int_range(1, 100_000)),
+    ] = 20,
     json_out: Annotated[bool, typer.Option("--json", help="Print the raw JSON lines.")] = False,
 ) -> None:
     """Recent runs from the audit log. Example: [bold]listclean audit -n 5[/]"""
@@ -636,10 +826,31 @@ def _sigterm(signum: int, frame: object) -> None:
 
 
 def main() -> None:
+    """The console entry point: every failure ends in one line on stderr and exit 1 or 2."""
     import signal
+
+    # typer vendors its own click: take the exception classes from where typer's come from
+    errors = sys.modules[typer.BadParameter.__module__]
 
     signal.signal(signal.SIGTERM, _sigterm)
     try:
-        app()
+        code = app(standalone_mode=False)
     except BrokenPipeError:  # e.g. `listclean verify x.csv -o - | head`
         sys.exit(0)
+    except errors.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        sys.exit(2)
+    except errors.UsageError as exc:
+        message = " ".join(exc.format_message().split())
+        hint = ""
+        if exc.ctx is not None:
+            hint = f" (see `{exc.ctx.command_path} --help`)"
+        typer.echo(f"listclean: error: {message}{hint}", err=True)
+        sys.exit(2)
+    except errors.ClickException as exc:
+        typer.echo(f"listclean: error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("listclean: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

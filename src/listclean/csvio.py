@@ -32,7 +32,9 @@ from typing import BinaryIO, NoReturn
 import polars as pl
 
 from listclean.errors import InputError, OutputError
+from listclean.files import copy_into, is_special, spool_dir, spool_name
 from listclean.model import LC_COLUMNS
+from listclean.settings import default_home
 
 CHUNK = 1 << 20
 DELIMITERS = (",", ";", "\t", "|")
@@ -234,7 +236,11 @@ def open_source(
                 head_len += len(text)
             if spool_needed and text:
                 if spool_file is None:
-                    fd, tmp = tempfile.mkstemp(prefix="listclean-in-", suffix=".csv", dir=tmpdir)
+                    if tmpdir is None:
+                        tmpdir = spool_dir(default_home())
+                    fd, tmp = tempfile.mkstemp(
+                        prefix=spool_name("in"), suffix=".csv", dir=tmpdir
+                    )
                     spool_path = Path(tmp)
                     spool_file = os.fdopen(fd, "wb")
                 spool_file.write(text.encode("utf-8"))
@@ -607,30 +613,37 @@ class Writer:
     gets a "_2", "_3" ... suffix so no field is lost).
     """
 
-    def __init__(self, dest: str, separator: str, fmt: str = "csv") -> None:
+    def __init__(
+        self, dest: str, separator: str, fmt: str = "csv", spool: Path | None = None
+    ) -> None:
         self.dest = dest
         self.separator = separator
         self.fmt = fmt
         self.names: list[str] = []
         self.digest = hashlib.sha256()
         self.rows = 0
-        directory = Path(".") if dest == "-" else (Path(dest).parent or Path("."))
-        if dest != "-" and not directory.is_dir():
+        # stdout, a device, a FIFO, /dev/...: written directly on publish, never renamed over
+        self.direct = dest == "-" or is_special(dest)
+        directory = Path(".") if self.direct else (Path(dest).parent or Path("."))
+        if not self.direct and not directory.is_dir():
             raise OutputError(f"output directory {directory} does not exist; create it first")
-        if dest != "-" and Path(dest).is_dir():
+        if not self.direct and Path(dest).is_dir():
             raise OutputError(f"{dest} is a directory; give a file name for the output")
-        if dest != "-":
+        if not self.direct:
             _remove_orphans(directory)
+        elif spool is None:
+            spool = spool_dir(default_home())
         try:
             fd, tmp = tempfile.mkstemp(
-                prefix=f".listclean-{os.getpid()}-",
+                prefix=spool_name("out") if self.direct else f".listclean-{os.getpid()}-",
                 suffix=".tmp",
-                dir=None if dest == "-" else directory,
+                dir=spool if self.direct else directory,
             )
         except OSError as exc:
             raise OutputError(f"cannot write to {directory}: {exc.strerror or exc}") from None
         self.tmp = Path(tmp)
         self.handle: BinaryIO = os.fdopen(fd, "wb")
+        self.prepared = False
 
     def _write(self, data: bytes) -> None:
         try:
@@ -665,17 +678,24 @@ class Writer:
         self._write(buf.getvalue())
         self.rows += frame.height
 
-    def commit(self) -> str:
-        """Flush, then rename into place (or copy to stdout). Returns the output's SHA-256."""
+    def prepare(self) -> str:
+        """Flush everything to the temp file; returns the output's SHA-256. Nothing is visible
+        at the destination until publish()."""
         try:
             self.handle.flush()
             os.fsync(self.handle.fileno())
             self.handle.close()
-            if self.dest == "-":
-                with open(self.tmp, "rb") as inp:
-                    while chunk := inp.read(CHUNK):
-                        sys.stdout.buffer.write(chunk)
-                sys.stdout.buffer.flush()
+        except OSError as exc:
+            self.abort()
+            raise _write_error(self.dest, exc) from None
+        self.prepared = True
+        return self.digest.hexdigest()
+
+    def publish(self) -> None:
+        """Rename into place (or copy to stdout / the device)."""
+        try:
+            if self.direct:
+                copy_into(self.tmp, self.dest)
                 self.tmp.unlink()
             else:
                 os.chmod(self.tmp, 0o666 & ~_umask())
@@ -686,7 +706,12 @@ class Writer:
         except OSError as exc:
             self.abort()
             raise _write_error(self.dest, exc) from None
-        return self.digest.hexdigest()
+
+    def commit(self) -> str:
+        """prepare() and publish() at once. Returns the output's SHA-256."""
+        digest = self.prepare()
+        self.publish()
+        return digest
 
     def abort(self) -> None:
         with contextlib.suppress(OSError):
@@ -700,7 +725,7 @@ class SplitWriter:
 
     STATUSES = ("deliverable", "risky", "undeliverable", "unknown")
 
-    def __init__(self, directory: Path, separator: str) -> None:
+    def __init__(self, directory: Path, separator: str, spool: Path | None = None) -> None:
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -708,7 +733,9 @@ class SplitWriter:
         self.writers: dict[str, Writer] = {}
         try:
             for status in self.STATUSES:
-                self.writers[status] = Writer(str(directory / f"{status}.csv"), separator)
+                self.writers[status] = Writer(
+                    str(directory / f"{status}.csv"), separator, spool=spool
+                )
         except BaseException:
             self.abort()
             raise
@@ -723,10 +750,19 @@ class SplitWriter:
             if part.height:
                 writer.batch(part)
 
-    def commit(self) -> dict[str, int]:
+    def prepare(self) -> dict[str, int]:
         for writer in self.writers.values():
-            writer.commit()
+            writer.prepare()
         return {status: writer.rows for status, writer in self.writers.items()}
+
+    def publish(self) -> None:
+        for writer in self.writers.values():
+            writer.publish()
+
+    def commit(self) -> dict[str, int]:
+        rows = self.prepare()
+        self.publish()
+        return rows
 
     def abort(self) -> None:
         for writer in self.writers.values():

@@ -22,6 +22,7 @@ from listclean.checks.syntax import SPECIAL_TLDS
 from listclean.checks.verdict import DNS_FINAL, OfflineChecker
 from listclean.model import LC_COLUMNS, Flag, Reason, Result, status_of
 from listclean.report import Tally
+from listclean.safety import neutralise_expr
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 # Surrounding blanks only (Python's str.strip() and this agree on these).
@@ -403,9 +404,15 @@ def apply_network(frame: pl.DataFrame, domains: pl.DataFrame, probes: pl.DataFra
 _STATUS_OF = {r.value: status_of(r).value for r in Reason}
 
 
+NEUTRALISED = ("lc_normalized", "lc_suggestion", "lc_mx", "lc_smtp_reply")
+
+
 def finish(frame: pl.DataFrame) -> dict[str, pl.Series]:
     """The contract's lc_ columns, in order, from a frame of offline_frame/apply_network."""
     cols = frame.select(
+        # Every text listclean writes is neutralised: no control characters (ESC/OSC, CR/LF)
+        # and no leading = + - @ a spreadsheet would run (values from the list and from DNS).
+        *(neutralise_expr(name) for name in NEUTRALISED),
         lc_status=pl.col("lc_reason").replace_strict(_STATUS_OF, return_dtype=pl.String),
         lc_flags=pl.concat_str(
             pl.when(pl.col("_flags") != "").then("_flags"),

@@ -50,6 +50,7 @@ from listclean.fastpath import (
     tally_columns,
     with_duplicates,
 )
+from listclean.files import is_special, spool_dir, spool_name
 from listclean.model import Flag, Reason, Result
 from listclean.probes.dns import (
     DomainInfo,
@@ -60,7 +61,7 @@ from listclean.probes.dns import (
     without_private,
 )
 from listclean.probes.smtp import Probe, Prober, SmtpConfig, Target
-from listclean.report import Tally, render_html, write_json, write_text
+from listclean.report import Pending, Tally, json_text, render_html
 from listclean.settings import Settings
 
 ProgressCallback = Callable[[str, int, int | None], None]
@@ -122,8 +123,10 @@ def default_output(input_path: str, fmt: str = "csv") -> str:
 
 
 def default_report(output: str) -> Path | None:
-    if output == "-":
-        return None
+    from listclean.files import is_special
+
+    if output == "-" or is_special(output):
+        return None  # stdout, /dev/null, a FIFO...: no report beside it
     p = Path(output)
     return p.with_name(f"{p.stem}.report.json")
 
@@ -365,6 +368,7 @@ def _first_pass(
     memo: Memo,
     tally: Tally,
     progress: ProgressCallback,
+    spool: Path,
 ) -> tuple[PlannedDuplicates, Iterator[pl.DataFrame]]:
     """For a big list: compute every batch's offline verdicts, keep them in temporary files and
     find the duplicates; the returned iterator gives the batches' frames back, in order.
@@ -373,7 +377,7 @@ def _first_pass(
     The files (verdict columns, which hold the normalized addresses, and hashed keys) live in a
     private temporary directory (0700) that is removed as soon as the run ends.
     """
-    tmp = tempfile.TemporaryDirectory(prefix="listclean-pass1-")
+    tmp = tempfile.TemporaryDirectory(prefix=spool_name("pass1"), dir=spool)
     paths: list[Path] = []
     try:
         collector = DuplicateCollector(Path(tmp.name))
@@ -491,7 +495,6 @@ def verify(
     }
     try:
         report = _verify(input_path, output, settings, manifest, report_path, progress, notes, log)
-        manifest["state"] = "done"
         return RunResult(report=report, output=report["output"]["path"], notices=notes)
     except KeyboardInterrupt:
         manifest["state"] = "interrupted"
@@ -500,14 +503,31 @@ def verify(
             "--resume" + ("" if settings.use_cache else " (and without --no-cache)")
         ) from None
     except ListcleanError as exc:
+        manifest["state"] = "failed"
         manifest["error"] = str(exc)
         raise
     finally:
         manifest["finished"] = datetime.now(UTC).isoformat()
         try:
-            audit.append(settings.home, manifest)
+            audit.append(settings.home, _keyed_manifest(manifest, settings.home))
         except (OSError, ListcleanError) as exc:
             notes.append(f"could not write the audit log in {settings.home}: {exc}")
+
+
+def _keyed_manifest(manifest: dict[str, Any], home: Path) -> dict[str, Any]:
+    """The manifest as kept in the shared home: every hash of list data keyed (HMAC) with the
+    home's key, so the log cannot confirm a guessed list or address. The report the user asked
+    for keeps the plain SHA-256, for them to compare with `sha256sum`."""
+    from listclean.vault import Vault
+
+    vault = Vault.open(home)
+    kept = dict(manifest)
+    for part in ("input", "output"):
+        section = dict(kept.get(part) or {})
+        if section.get("sha256"):
+            section["sha256"] = vault.keyed(str(section["sha256"]))
+        kept[part] = section
+    return kept
 
 
 def _verify(
@@ -523,11 +543,13 @@ def _verify(
     t0 = time.perf_counter()
     output = output or default_output(input_path, settings.output_format)
     checker = build_checker(settings)
+    spool = spool_dir(settings.home)
     src = csvio.open_source(
         input_path,
         encoding=settings.encoding,
         delimiter=settings.delimiter,
         column=settings.column,
+        tmpdir=spool,
     )
     manifest["input"] = {"path": src.name, "sha256": src.sha256, "bytes": src.size}
     networked = not settings.offline
@@ -538,7 +560,7 @@ def _verify(
     try:
         if networked and settings.use_cache:
             cache = Cache(settings)
-            fp = fingerprint(src.sha256, settings)
+            fp = fingerprint(cache.vault.keyed(src.sha256), settings)
             if settings.resume:
                 previous = cache.store.resumable_run(fp)
                 if previous is None:
@@ -562,10 +584,10 @@ def _verify(
             "addresses_from_cache": 0,
         }
         manifest["egress"] = egress
-        writer = csvio.Writer(output, src.out_separator, settings.output_format)
+        writer = csvio.Writer(output, src.out_separator, settings.output_format, spool=spool)
         split = None
         if settings.split_dir is not None:
-            split = csvio.SplitWriter(settings.split_dir, src.out_separator)
+            split = csvio.SplitWriter(settings.split_dir, src.out_separator, spool=spool)
         network = NetworkStage(settings, egress, notes, cache, progress, log) if networked else None
         spilled: Iterator[pl.DataFrame] | None = None
         try:
@@ -582,7 +604,9 @@ def _verify(
             seen: DuplicateIndex | PlannedDuplicates = DuplicateIndex()
             if src.lines > settings.prepass_rows:  # a big list: two passes, bounded memory
                 with _timed(timings, "check_s"):
-                    seen, spilled = _first_pass(src, batch_rows, checker, memo, tally, progress)
+                    seen, spilled = _first_pass(
+                        src, batch_rows, checker, memo, tally, progress, spool
+                    )
             for chunk in _chunks(src.batches(batch_rows), chunk_rows):
                 with _timed(timings, "check_s"):
                     frames: list[tuple[pl.DataFrame, list[str]]] = []
@@ -619,8 +643,8 @@ def _verify(
                 memo.clear()
                 if network is not None:
                     _release_memory()
-            output_sha = writer.commit()
-            split_rows = split.commit() if split is not None else None
+            output_sha = writer.prepare()
+            split_rows = split.prepare() if split is not None else None
         except BaseException:
             if spilled is not None:
                 spilled.close()  # type: ignore[attr-defined]  # removes the temporary files
@@ -684,17 +708,42 @@ def _verify(
     if report_path is None:
         report_path = default_report(output)
     html_path = settings.html_path
-    if html_path is None and report_path is not None and output != "-":
+    if html_path is None and report_path is not None and output != "-" and not is_special(output):
         html_path = report_path.with_suffix(".html")
+    # All or nothing: the reports are written in full before any output becomes visible; if
+    # one cannot be written, neither is the output (nor, with -o -, a byte of stdout).
+    pending: list[Pending] = []
     try:
-        if report_path is not None:
-            write_json(report_path, report)
-            report["report_path"] = str(report_path)
-        if html_path is not None:
-            write_text(html_path, render_html(report))
-            report["html_path"] = str(html_path)
-    except OSError as exc:
-        raise OutputError(f"cannot write the report: {exc.strerror or exc}") from None
+        try:
+            manifest["state"] = "done"
+            if report_path is not None:
+                report["report_path"] = str(report_path)
+            if html_path is not None:
+                report["html_path"] = str(html_path)
+            if report_path is not None:
+                pending.append(Pending(report_path, json_text(report), spool))
+            if html_path is not None:
+                pending.append(Pending(html_path, render_html(report), spool))
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write the report: {exc.strerror or exc}; nothing was written"
+            ) from None
+        if split is not None:
+            split.publish()
+        for item in pending:
+            try:
+                item.publish()
+            except OSError as exc:
+                raise OutputError(f"cannot write the report: {exc.strerror or exc}") from None
+        writer.publish()  # last: stdout cannot be taken back
+    except BaseException:
+        manifest["state"] = "failed"
+        for item in pending:
+            item.abort()
+        writer.abort()
+        if split is not None:
+            split.abort()
+        raise
     return report
 
 

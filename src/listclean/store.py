@@ -12,9 +12,13 @@ Tables:
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import secrets
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -52,16 +56,97 @@ CREATE TABLE IF NOT EXISTS runs (
 
 
 def ensure_home(home: Path) -> Path:
-    """Create LISTCLEAN_HOME with owner-only permissions (0700)."""
+    """Create LISTCLEAN_HOME with owner-only permissions (0700), or check the one there is.
+
+    A home that is a symbolic link, not a directory, or owned by another user is refused
+    (chmod through a link would change the target's permissions); a home found wider than
+    0700 is set back to 0700.
+    """
     try:
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(home, 0o700)
+        info = os.lstat(home)
     except OSError as exc:
         raise ConfigError(
             f"cannot create LISTCLEAN_HOME {home}: {exc.strerror or exc}; "
             "set LISTCLEAN_HOME to a writable directory"
         ) from None
+    if stat.S_ISLNK(info.st_mode):
+        raise ConfigError(
+            f"LISTCLEAN_HOME {home} is a symbolic link; set LISTCLEAN_HOME to the real "
+            "directory (listclean does not follow links for its private files)"
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"LISTCLEAN_HOME {home} is not a directory; set it to a directory")
+    if info.st_uid != os.geteuid():
+        raise ConfigError(
+            f"LISTCLEAN_HOME {home} belongs to another user (uid {info.st_uid}); "
+            "set LISTCLEAN_HOME to a directory of your own"
+        )
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        try:
+            os.chmod(home, 0o700)
+        except OSError as exc:
+            raise ConfigError(f"cannot set {home} to 0700: {exc.strerror or exc}") from None
     return home
+
+
+def open_private(path: Path, flags: int) -> int:
+    """os.open for a file in LISTCLEAN_HOME: never through a symlink, owner-only (0600).
+
+    A file found with wider permissions is set back to 0600; one that is not a regular file
+    or belongs to another user is refused.
+    """
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfigError(f"{path} is a symbolic link; remove it") from None
+        raise
+    try:
+        _check_private(path, os.fstat(fd), fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _check_private(path: Path, info: os.stat_result, fd: int | None = None) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path} is not a regular file; remove it")
+    if info.st_uid != os.geteuid():
+        raise ConfigError(f"{path} belongs to another user; remove it")
+    if stat.S_IMODE(info.st_mode) != 0o600:
+        if fd is not None:
+            os.fchmod(fd, 0o600)
+        else:
+            os.chmod(path, 0o600, follow_symlinks=False)
+
+
+def check_private(path: Path) -> None:
+    """Repair the mode of an existing private file (no-op when absent); refuse links."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise ConfigError(f"{path} is a symbolic link; remove it")
+    _check_private(path, info)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Atomically replace a private file: a 0600 temp file beside it, renamed into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 @dataclass(frozen=True)
@@ -78,24 +163,41 @@ class Store:
         ensure_home(home)
         self.home = home
         self.path = home / "store.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            check_private(Path(f"{self.path}{suffix}"))
         old = os.umask(0o077)
         try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed on disk
-            self.db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise ConfigError(
-                f"the store {self.path} is damaged ({exc}); run `listclean cache purge` "
-                "or delete the file"
-            ) from None
+            self.db = self._connect()
         finally:
             os.umask(old)
         for suffix in ("", "-wal", "-shm"):
-            p = Path(f"{self.path}{suffix}")
-            if p.exists():
-                os.chmod(p, 0o600)
+            check_private(Path(f"{self.path}{suffix}"))
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open (or create) the database; several runs starting at once on a fresh home wait
+        for each other instead of failing ("database is locked" while one sets up WAL)."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                try:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.execute("PRAGMA synchronous=NORMAL")
+                    db.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed on disk
+                    db.executescript(SCHEMA)
+                except BaseException:
+                    db.close()
+                    raise
+                return db
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise ConfigError(f"cannot open the store {self.path}: {exc}") from None
+                time.sleep(0.05 + secrets.randbelow(50) / 1000)
+            except sqlite3.DatabaseError as exc:
+                raise ConfigError(
+                    f"the store {self.path} is damaged ({exc}); run `listclean cache purge` "
+                    "or delete the file"
+                ) from None
 
     def close(self) -> None:
         self.db.close()

@@ -12,6 +12,7 @@ makes the cache unreadable, not wrong: lookups simply miss.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -22,7 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from listclean.errors import ConfigError
-from listclean.store import ensure_home
+from listclean.store import ensure_home, open_private
 
 KEY_FILE = "key"
 
@@ -39,24 +40,47 @@ def load_master_key(home: Path) -> bytes:
         return key
     ensure_home(home)
     path = home / KEY_FILE
+    for _attempt in range(50):
+        key = _read_key(path)
+        if key is not None:
+            return key
+        # Made whole in a private temp file, then linked into place: a run starting at the
+        # same moment sees either no key or the complete key, never half of one.
+        fresh = secrets.token_bytes(32)
+        tmp = home / f".key.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(fresh)
+                out.flush()
+                os.fsync(out.fileno())
+            os.link(tmp, path)
+            return fresh
+        except FileExistsError:
+            continue  # another run made it first: use theirs
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    raise ConfigError(f"cannot create the key {path}; check LISTCLEAN_HOME")
+
+
+def _read_key(path: Path) -> bytes | None:
     try:
-        data = path.read_bytes()
-        if len(data) == 32:
-            return data
-        raise ConfigError(f"{path} is not a listclean key (32 bytes); remove it to make a new one")
+        fd = open_private(path, os.O_RDONLY)
     except FileNotFoundError:
-        pass
-    key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(key)
-    return key
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(33)
+    if len(data) == 32:
+        return data
+    raise ConfigError(f"{path} is not a listclean key (32 bytes); remove it to make a new one")
 
 
 class Vault:
     def __init__(self, master: bytes) -> None:
         self._mac_key = hmac.new(master, b"listclean/v1/address-hmac", hashlib.sha256).digest()
         self._aead = AESGCM(hmac.new(master, b"listclean/v1/aes-gcm", hashlib.sha256).digest())
+        self._digest_key = hmac.new(master, b"listclean/v1/digest-hmac", hashlib.sha256).digest()
 
     @classmethod
     def open(cls, home: Path) -> Vault:
@@ -64,6 +88,13 @@ class Vault:
 
     def address_id(self, normalized: str) -> bytes:
         return hmac.new(self._mac_key, normalized.encode("utf-8"), hashlib.sha256).digest()
+
+    def keyed(self, digest: str) -> str:
+        """A digest of something derived from a list (its SHA-256), keyed for keeping at rest:
+        nobody without the home's key can confirm a guess of the list (or of one address)."""
+        return (
+            "hmac-sha256:" + hmac.new(self._digest_key, digest.encode(), hashlib.sha256).hexdigest()
+        )
 
     def seal(self, text: str) -> bytes:
         nonce = secrets.token_bytes(12)

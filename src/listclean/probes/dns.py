@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import random
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ import dns.resolver
 from listclean.errors import ConfigError
 from listclean.model import Reason
 from listclean.probes import dnswire as wire
+from listclean.safety import is_public_ip
 
 MAX_MX_HOSTS = 5  # hosts kept per domain, in preference order (a 500-MX zone stays small)
 MAX_ADDRESSES = 4  # addresses kept per host
@@ -86,21 +88,21 @@ class DomainInfo:
 
 
 def is_private(address: str) -> bool:
-    """True for loopback, RFC 1918/4193 private, link-local, multicast, unspecified, reserved."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return True
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return bool(
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_unspecified
-        or ip.is_reserved
-    )
+    """True for every address that is not globally routable unicast (safety.is_public_ip):
+    loopback, private, CGNAT, link- and site-local, 6to4/NAT64/Teredo, multicast, reserved..."""
+    return not is_public_ip(address)
+
+
+# A host name as DNS may give it for an MX exchange or a CNAME target: letters, digits,
+# hyphens (and underscores, seen in the wild) only. Anything else (non-ASCII or NUL bytes,
+# spaces, escape sequences) is a hostile or broken answer: dns_error, never a crash.
+_HOST_NAME = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*$")
+
+
+def _check_name(name: str, what: str) -> str:
+    if len(name) > 253 or not _HOST_NAME.match(name):
+        raise _Failure(Reason.DNS_ERROR, f"{what} is not a valid host name")
+    return name
 
 
 def without_private(domain: str, info: DomainInfo) -> DomainInfo:
@@ -126,23 +128,24 @@ def without_private(domain: str, info: DomainInfo) -> DomainInfo:
 def parse_nameserver(text: str) -> tuple[str, int]:
     """IP, IP:PORT, [IPv6]:PORT or a bare IPv6 address."""
     text = text.strip()
-    host, port = text, 53
+    host, port_text = text, "53"
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
-        if rest.startswith(":"):
-            port = int(rest[1:])
+        if rest:
+            if not rest.startswith(":"):
+                host = ""  # not an address: refused below
+            port_text = rest[1:]
     elif text.count(":") == 1:
-        host, _, p = text.partition(":")
-        port = int(p)
+        host, _, port_text = text.partition(":")
     try:
         ipaddress.ip_address(host)
     except ValueError:
         raise ConfigError(
             f"--nameserver {text!r}: give an IP address, e.g. 127.0.0.1:5300"
         ) from None
-    if not 0 < port < 65536:
-        raise ConfigError(f"--nameserver {text!r}: port must be 1-65535")
-    return host, port
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"--nameserver {text!r}: the port must be a number from 1 to 65535")
+    return host, int(port_text)
 
 
 def system_nameservers() -> list[tuple[str, int]]:
@@ -243,7 +246,7 @@ class Resolver:
                 if cname is None:
                     break
                 ttl = min(ttl, cname.ttl)
-                target = str(cname.value)
+                target = _check_name(str(cname.value), "a CNAME target")
                 if target in seen:
                     raise _Failure(Reason.DNS_ERROR, f"CNAME loop at {target}")
                 seen.add(target)
@@ -294,6 +297,11 @@ class Resolver:
             return await self._resolve(domain.rstrip(".").lower())
         except _Failure as exc:
             return DomainInfo(exc.reason, detail=exc.detail)
+        except (ValueError, UnicodeError, wire.WireError, OSError) as exc:
+            # Whatever an answer holds, it is one domain's outcome, never the run's end.
+            return DomainInfo(
+                Reason.DNS_ERROR, detail=f"{domain}: unusable answer ({type(exc).__name__})"
+            )
 
     async def _resolve(self, domain: str) -> DomainInfo:
         _, records, ttl, nxdomain = await self._records(domain, wire.MX)
@@ -302,6 +310,9 @@ class Resolver:
                 Reason.INVALID_DOMAIN, ttl=ttl, detail=f"{domain} does not exist (NXDOMAIN)"
             )
         mx: list[tuple[int, str]] = [r.value for r in records]  # type: ignore[misc]
+        for _, exchange in mx:
+            if exchange:
+                _check_name(exchange, f"an MX host of {domain}")
         # RFC 7505: "MX 0 ." says the domain accepts no mail (a lone root exchange counts too).
         if any(ex == "" for _, ex in mx):
             return DomainInfo(Reason.NULL_MX, ttl=ttl, detail=f"{domain} has a null MX (RFC 7505)")

@@ -11,6 +11,7 @@ checks it against dnspython on generated messages.
 from __future__ import annotations
 
 import ipaddress
+import re
 import struct
 from dataclasses import dataclass
 
@@ -42,13 +43,16 @@ class Reply:
     negative_ttl: int | None  # min(SOA TTL, SOA MINIMUM) from the authority section
 
 
+_LABEL_BYTES = re.compile(rb"[A-Za-z0-9_-]+")
+
+
 def encode_query(qid: int, name: str, qtype: int, *, recursion: bool = True) -> bytes:
     """A standard query with one question, class IN."""
     flags = 0x0100 if recursion else 0
     out = bytearray(struct.pack("!HHHHHH", qid, flags, 1, 0, 0, 0))
     for label in name.rstrip(".").split(".") if name.strip(".") else []:
-        raw = label.encode("ascii")
-        if not 0 < len(raw) < 64:
+        raw = label.encode("ascii", "replace")
+        if not 0 < len(raw) < 64 or not _LABEL_BYTES.fullmatch(raw):
             raise WireError(f"bad label in {name!r}")
         out.append(len(raw))
         out += raw

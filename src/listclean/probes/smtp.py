@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from listclean.checks.replies import HOST_LEVEL, TEMPORARY, classify, sanitize_reply
 from listclean.model import Reason
 from listclean.probes.dns import MxHost
+from listclean.safety import UnsafeValue, check_helo, check_mail_from, check_wire_line
 
 MAX_LINE = 4096  # bytes in one reply line (RFC 5321 §4.5.3.1.5 allows 512)
 MAX_REPLY_LINES = 64
@@ -89,6 +90,11 @@ class SmtpConfig:
     greylist_retries: int = 2
     starttls: bool = True
     backoff: float = BACKOFF_BASE
+
+    def __post_init__(self) -> None:
+        # Defence in depth: the CLI validates these too, but a library caller may not.
+        check_helo(self.helo)
+        check_mail_from(self.mail_from)
 
 
 @dataclass
@@ -188,9 +194,19 @@ class Connection:
             if match.group(2) != b"-":
                 return code, lines
 
-    async def send(self, line: str) -> tuple[int, list[str]]:
+    def _encode(self, lines: list[str]) -> bytes:
+        """The bytes of some commands, each checked: one line, a known verb, never DATA."""
         try:
-            self.writer.write(line.encode("utf-8") + b"\r\n")
+            for line in lines:
+                check_wire_line(line)
+        except UnsafeValue as exc:
+            raise SmtpFailure(Reason.SMTP_ERROR, f"{self.host}: {exc}") from None
+        return "".join(f"{line}\r\n" for line in lines).encode("utf-8")
+
+    async def send(self, line: str) -> tuple[int, list[str]]:
+        data = self._encode([line])
+        try:
+            self.writer.write(data)
             if self.writer.transport.get_write_buffer_size() > 65536:
                 async with asyncio.timeout(self.timeout):
                     await self.writer.drain()
@@ -202,8 +218,9 @@ class Connection:
 
     async def pipeline(self, lines: list[str]) -> list[tuple[int, str]]:
         """Send several commands in one write, then read their replies in order (RFC 2920)."""
+        data = self._encode(lines)
         try:
-            self.writer.write("".join(f"{line}\r\n" for line in lines).encode("utf-8"))
+            self.writer.write(data)
             async with asyncio.timeout(self.timeout):
                 await self.writer.drain()
         except TimeoutError:
@@ -253,7 +270,7 @@ class Connection:
     async def close(self, polite: bool = True) -> None:
         if polite:
             with contextlib.suppress(Exception):
-                self.writer.write(b"QUIT\r\n")
+                self.writer.write(self._encode(["QUIT"]))
                 await asyncio.wait_for(self.writer.drain(), 2)
                 await asyncio.wait_for(self.reader.readuntil(b"\n"), 2)
         self.writer.close()
@@ -527,6 +544,12 @@ class HostWorker:
                     probe = Probe(
                         Reason.SMTP_ERROR, "", "server does not offer SMTPUTF8", conn.host
                     )
+                    self.prober.record(target, probe)
+                    continue
+                try:
+                    check_wire_line(f"RCPT TO:<{target.rcpt}>")
+                except UnsafeValue:
+                    probe = Probe(Reason.SMTP_ERROR, "", "address not safe to send", conn.host)
                     self.prober.record(target, probe)
                     continue
                 batch.append(target)
