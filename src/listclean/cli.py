@@ -480,11 +480,13 @@ def verify(
     )
     log = None
     if verbose:
+        from listclean.safety import neutralise_cell
         from listclean.vault import redact
 
         def log(address: str, message: str) -> None:
             shown = address if show_addresses else redact(address)
-            typer.echo(f"listclean: {shown} {message}", err=True)
+            # what a list or a server sent never reaches the terminal as control characters
+            typer.echo(f"listclean: {neutralise_cell(shown)} {neutralise_cell(message)}", err=True)
 
     interactive = sys.stderr.isatty() and not quiet
     with _progress(interactive) as progress:
@@ -572,19 +574,21 @@ def check(
     from rich.table import Table
 
     from listclean.report import STATUS_STYLE
+    from listclean.safety import for_terminal
 
     table = Table(show_edge=False)
     for col in ("address", "status", "reason", "suggestion", "mx", "reply"):
         table.add_column(col)
     for row in rows:
         style = STATUS_STYLE.get(row["lc_status"], "")
+        # every cell is escaped for Rich: a server's "[link=...]" stays text, not a link
         table.add_row(
-            row["email"],
-            f"[{style}]{row['lc_status']}[/]",
-            row["lc_reason"],
-            row["lc_suggestion"],
-            row["lc_mx"],
-            row["lc_smtp_reply"],
+            for_terminal(row["email"]),
+            f"[{style}]{for_terminal(row['lc_status'])}[/]",
+            for_terminal(row["lc_reason"]),
+            for_terminal(row["lc_suggestion"]),
+            for_terminal(row["lc_mx"]),
+            for_terminal(row["lc_smtp_reply"]),
         )
     Console().print(table)
 
@@ -614,6 +618,7 @@ def plan(
     import json
 
     from listclean.plan import make_plan
+    from listclean.safety import neutralise_cell
 
     settings = Settings(
         column=column,
@@ -642,9 +647,9 @@ def plan(
         if isinstance(value, list):
             typer.echo(f"{key}:")
             for item in value:
-                typer.echo(f"  {item}")
+                typer.echo(f"  {neutralise_cell(str(item))}")
         else:
-            typer.echo(f"{key}: {value}")
+            typer.echo(f"{key}: {neutralise_cell(str(value))}")
 
 
 cache_app = typer.Typer(help="What listclean keeps in LISTCLEAN_HOME: see it, delete it.")

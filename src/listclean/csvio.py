@@ -238,9 +238,7 @@ def open_source(
                 if spool_file is None:
                     if tmpdir is None:
                         tmpdir = spool_dir(default_home())
-                    fd, tmp = tempfile.mkstemp(
-                        prefix=spool_name("in"), suffix=".csv", dir=tmpdir
-                    )
+                    fd, tmp = tempfile.mkstemp(prefix=spool_name("in"), suffix=".csv", dir=tmpdir)
                     spool_path = Path(tmp)
                     spool_file = os.fdopen(fd, "wb")
                 spool_file.write(text.encode("utf-8"))

@@ -34,7 +34,7 @@ import polars as pl
 from listclean import __version__, audit, csvio
 from listclean.cache import Cache
 from listclean.checks.lists import DomainLists, disposable_version, read_domain_file
-from listclean.checks.replies import provider_unverifiable
+from listclean.checks.replies import provider_unverifiable, sanitize_reply
 from listclean.checks.verdict import OfflineChecker
 from listclean.errors import ConfigError, ListcleanError, OutputError
 from listclean.fastpath import (
@@ -261,8 +261,18 @@ class NetworkStage:
         cache = self.cache
         domains = sorted({t.domain for _, ts in groups.values() for t in ts.values()})
         if cache is not None:
-            results = cache.probes([t for _, ts in groups.values() for t in ts.values()])
+            targets = [t for _, ts in groups.values() for t in ts.values()]
+            results = cache.probes(targets)
             self.catchall.update(cache.catchall([d for d in domains if d not in self.catchall]))
+            # An accepted verdict is only worth reusing with its domain's catch-all fact: without
+            # it, "accepted" would read as deliverable where a clean run says accept_all (the
+            # fact expired, or the run that cached the address was killed before learning it).
+            domain_of = {t.key: t.domain for t in targets}
+            results = {
+                key: probe
+                for key, probe in results.items()
+                if probe.reason is not Reason.ACCEPTED or domain_of[key] in self.catchall
+            }
             self.egress["addresses_from_cache"] += len(results)
         todo = [
             (hosts, [t for k, t in targets.items() if k not in results])
@@ -290,7 +300,14 @@ class NetworkStage:
                 seen_keys.add(key)
                 progress("smtp", 1, total)
 
+        def on_catchall(domain: str, accept_all: bool) -> None:
+            # kept at once: a run killed after this still knows the fact on --resume
+            self.catchall[domain] = accept_all
+            if cache is not None and known.get(domain) != accept_all:
+                cache.save_catchall({domain: accept_all})
+
         prober.on_result = on_result
+        prober.on_catchall = on_catchall
         progress("smtp", 0, total)
         try:
             asyncio.run(prober.run(todo))
@@ -299,13 +316,32 @@ class NetworkStage:
             self.egress["smtp_sessions"] = prober.egress.sessions
             self.egress["rcpt_commands"] = prober.egress.rcpt
             self.egress["tls_sessions"] = prober.egress.tls
-            decided = {d: bool(v) for d, v in prober.catchall.items() if v is not None}
-            self.catchall.update(decided)
             if cache is not None:
-                cache.save_catchall({d: v for d, v in decided.items() if known.get(d) != v})
                 cache.flush()
+        # A domain whose catch-all test never got a final answer (greylisted to the end, the
+        # host stopped answering): its accepted addresses may be a catch-all's, so they are
+        # unknown with the test's own answer, never deliverable.
+        undecided = {d for d, v in prober.catchall.items() if v is None}
+        if undecided:
+            domain_of = {t.key: t.domain for _, ts in todo for t in ts}
+            for key, probe in list(results.items()):
+                domain = domain_of.get(key)
+                if domain in undecided and probe.reason is Reason.ACCEPTED:
+                    last = prober.catchall_last.get(domain)
+                    results[key] = _undecided_catchall(probe, last)
+            for domain in undecided:
+                del prober.catchall[domain]  # asked again in a later chunk
         prober.results = {}
         return results
+
+
+def _undecided_catchall(accepted: Probe, last: Probe | None) -> Probe:
+    reason = Reason.SMTP_ERROR
+    if last is not None and last.reason in (Reason.GREYLISTED, Reason.RATE_LIMITED):
+        reason = last.reason
+    detail = f": {last.code} {last.reply}".rstrip() if last is not None else ""
+    reply = sanitize_reply(f"accepted, but the catch-all test got no final answer{detail}")
+    return Probe(reason, last.code if last is not None else "", reply, accepted.host)
 
 
 def resolve_domains(
@@ -474,6 +510,7 @@ def verify(
     Every run, whatever its end, appends one line to the audit log.
     """
     notes: list[str] = notices if notices is not None else []
+    _check_home(settings.home)
     run_id = uuid.uuid4().hex[:16]
     started = datetime.now(UTC)
     manifest: dict[str, Any] = {
@@ -512,6 +549,15 @@ def verify(
             audit.append(settings.home, _keyed_manifest(manifest, settings.home))
         except (OSError, ListcleanError) as exc:
             notes.append(f"could not write the audit log in {settings.home}: {exc}")
+
+
+def _check_home(home: Path) -> None:
+    """Before any work: the home is ours (no link, our owner, 0700) and so are its files."""
+    from listclean.store import check_private, ensure_home
+
+    ensure_home(home)
+    for name in ("key", audit.FILE):
+        check_private(home / name)
 
 
 def _keyed_manifest(manifest: dict[str, Any], home: Path) -> dict[str, Any]:

@@ -121,6 +121,8 @@ def render_summary(report: dict[str, Any]) -> Any:
     from rich.console import Group
     from rich.table import Table
 
+    from listclean.safety import for_terminal
+
     counts = report["counts"]
     rows = counts["rows"] or 1
     table = Table(title="listclean summary", show_edge=False)
@@ -137,7 +139,7 @@ def render_summary(report: dict[str, Any]) -> Any:
     run = report["run"]
     footer = (
         f"{counts['rows']:,} rows in {run['duration_s']:.2f} s "
-        f"({run['rows_per_s']:,.0f} rows/s) -> {report['output']['path']}"
+        f"({run['rows_per_s']:,.0f} rows/s) -> {for_terminal(str(report['output']['path']))}"
     )
     return Group(table, reasons, footer)
 

@@ -135,14 +135,16 @@ _NOT_PUBLIC = tuple(
     ipaddress.ip_network(n)
     for n in (
         "100.64.0.0/10",  # RFC 6598 shared address space (CGNAT)
+        "192.0.0.0/24",  # IETF protocol assignments (PCP/TURN anycast are no mail servers)
         "192.88.99.0/24",  # RFC 7526 deprecated 6to4 relay anycast
         "224.0.0.0/4",  # multicast
         "240.0.0.0/4",  # reserved
         "255.255.255.255/32",
         "::/96",  # deprecated IPv4-compatible IPv6 (RFC 4291)
+        "::ffff:0:0/96",  # IPv4-mapped
         "64:ff9b::/96",  # RFC 6052 NAT64: embeds an IPv4 address
         "64:ff9b:1::/48",  # RFC 8215 local-use NAT64
-        "100::/64",  # RFC 6666 discard-only
+        "100::/63",  # RFC 6666 discard-only, RFC 9780 dummy prefix
         "2001::/23",  # IETF protocol assignments (incl. Teredo 2001::/32)
         "2001:db8::/32",  # documentation
         "2002::/16",  # RFC 3056 6to4: embeds an IPv4 address
@@ -165,7 +167,7 @@ def is_public_ip(address: str) -> bool:
     if "%" in address:
         return False  # a scoped (zone-id) address is local by definition
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+        return False  # ::ffff:0:0/96 in an AAAA record: not globally reachable (IANA)
     if not ip.is_global or ip.is_multicast or ip.is_unspecified or ip.is_loopback:
         return False
     return not any(ip.version == net.version and ip in net for net in _NOT_PUBLIC)

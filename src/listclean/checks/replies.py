@@ -32,7 +32,7 @@ BLOCKED = re.compile(
     re.IGNORECASE,
 )
 RATE = re.compile(
-    r"too many (connections|concurrent|sessions|messages|recipients from)|rate limit|"
+    r"too many (connections|concurrent|sessions|messages|recipients)|rate limit|"
     r"rate-limit|ratelimit|throttl|slow down|connection rate|try again (in|after) a while|"
     r"exceeded .*(limit|quota) for|too fast",
     re.IGNORECASE,
@@ -59,6 +59,7 @@ NOT_FOUND = re.compile(
     r"unknown in (relay|local|virtual) recipient table",
     re.IGNORECASE,
 )
+GREYLIST_WORDS = re.compile(r"gr[ea]y ?list", re.IGNORECASE)  # the server names greylisting
 SENDER = re.compile(r"sender address|sender domain|mail from", re.IGNORECASE)
 GREYLIST = re.compile(
     r"grey ?list|gray ?list|try again later|please (try again|retry)|retry (later|in)|"
@@ -73,9 +74,28 @@ def enhanced_code(text: str) -> str:
     return m.group(0) if m else ""
 
 
-def classify(code: int, text: str) -> Reason:
-    """Classify a reply to RCPT TO (or a banner/MAIL FROM rejection)."""
+# What a server echoes back: <anything-in-angle-brackets> and bare tokens with an "@".
+_ECHOED = re.compile(r"<[^<>]*>|[^\s<>]*@[^\s<>]*")
+
+
+def without_echo(text: str, address: str = "") -> str:
+    """The reply with every echoed address (and the probed address's local part) removed, so
+    an address like blocked@ or disabled@ cannot decide the classification."""
+    cleaned = _ECHOED.sub(" ", text)
+    local = address.rpartition("@")[0]
+    if len(local) >= 3:
+        cleaned = re.sub(rf"(?<![\w.+-]){re.escape(local)}(?![\w.+-])", " ", cleaned, flags=re.I)
+    return cleaned
+
+
+def classify(code: int, text: str, address: str = "") -> Reason:
+    """Classify a reply to RCPT TO (or a banner/MAIL FROM rejection).
+
+    ``address``: the recipient that was probed; the reply is classified without it (servers
+    echo it back). A specific enhanced status code wins over keywords of the text.
+    """
     enhanced = enhanced_code(text)
+    text = without_echo(text, address)
     klass, subject = code // 100, enhanced[2:].split(".")[0] if enhanced else ""
     if klass == 2:
         return Reason.ACCEPTED if code in (250, 251) else Reason.SMTP_ERROR
@@ -92,6 +112,8 @@ def classify(code: int, text: str) -> Reason:
     if klass == 5:
         if enhanced in ("5.1.7", "5.1.8") or SENDER.search(text):
             return Reason.SMTP_ERROR  # our MAIL FROM was refused: says nothing of the mailbox
+        if enhanced in ("5.1.1", "5.1.10"):
+            return Reason.MAILBOX_NOT_FOUND  # RFC 3463 / RFC 7505: bad destination mailbox
         if enhanced.startswith("5.2.1") or DISABLED.search(text):
             return Reason.MAILBOX_DISABLED  # RFC 3463 X.2.1 mailbox disabled
         if subject == "1":

@@ -21,6 +21,7 @@ _FAST = re.compile(
     rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
     r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})"
 )
+MAX_LOCAL_OCTETS = 64
 SPECIAL_TLDS = {"arpa", "invalid", "local", "localhost", "onion", "test"}
 
 
@@ -55,6 +56,13 @@ def parse(raw: str, *, allow_test_domains: bool = False) -> Address | SyntaxProb
         )
     except EmailNotValidError as exc:
         return SyntaxProblem(str(exc))
+    octets = len(info.local_part.encode("utf-8"))
+    if octets > MAX_LOCAL_OCTETS:
+        # RFC 5321 §4.5.3.1.1; email-validator only enforces it when checking deliverability
+        return SyntaxProblem(
+            f"The part before the @-sign is too long ({octets} octets; at most "
+            f"{MAX_LOCAL_OCTETS} are allowed)."
+        )
     return Address(
         normalized=info.normalized,
         local=info.local_part,

@@ -37,7 +37,13 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from listclean.checks.replies import HOST_LEVEL, TEMPORARY, classify, sanitize_reply
+from listclean.checks.replies import (
+    GREYLIST_WORDS,
+    HOST_LEVEL,
+    TEMPORARY,
+    classify,
+    sanitize_reply,
+)
 from listclean.model import Reason
 from listclean.probes.dns import MxHost
 from listclean.safety import UnsafeValue, check_helo, check_mail_from, check_wire_line
@@ -68,6 +74,7 @@ class Target:
     rcpt: str  # what RCPT TO carries: local part as typed @ A-label domain
     domain: str  # A-label domain
     smtputf8: bool = False
+    catchall_probe: bool = False  # the random address of a domain's catch-all test
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +300,14 @@ def _tls_context() -> ssl.SSLContext:
     return context
 
 
+def _after_retries(probe: Probe) -> Probe:
+    """A 4xx that outlived the greylist retries is no longer "greylisted" unless the server
+    says so: it is a temporary server failure (rate limits are classified before this)."""
+    if probe.reason is Reason.GREYLISTED and not GREYLIST_WORDS.search(probe.reply):
+        return Probe(Reason.SMTP_ERROR, probe.code, probe.reply, probe.host)
+    return probe
+
+
 def _session_reason(code: int, text: str) -> Reason:
     reason = classify(code, text)
     if reason in HOST_LEVEL:
@@ -316,7 +331,11 @@ class Prober:
         self.egress = Egress()
         self.warn = warn or (lambda message: None)
         self.results: dict[str, Probe] = {}
+        # domain -> True (accepts any local part) / False / None (test asked, no final answer)
         self.catchall: dict[str, bool | None] = {}
+        self.catchall_last: dict[str, Probe] = {}  # the test's last answer, for undecided ones
+        self._catchall_local: dict[str, str] = {}
+        self.on_catchall: Callable[[str, bool], None] | None = None
         self.connect_failed: set[str] = set()
         self.connect_ok: set[str] = set()
         self.port25_blocked = False
@@ -325,9 +344,37 @@ class Prober:
         self.on_result: Callable[[str, Probe], None] | None = None
 
     def record(self, target: Target, probe: Probe) -> None:
+        if target.catchall_probe:
+            self._catchall_result(target.domain, probe)
+            return
         self.results[target.key] = probe
         if self.on_result is not None:
             self.on_result(target.key, probe)
+
+    def catchall_target(self, domain: str) -> Target:
+        """The domain's catch-all test as an ordinary queued RCPT: it gets the same greylist
+        retries and reconnects as any address. One random local part per domain and run, so
+        a greylisting server sees the same triplet again on the retry."""
+        local = self._catchall_local.setdefault(domain, "lc-" + secrets.token_hex(8))
+        self.catchall[domain] = None  # asked, not answered yet
+        return Target(
+            key=f"\x00catchall\x00{domain}",
+            rcpt=f"{local}@{domain}",
+            domain=domain,
+            catchall_probe=True,
+        )
+
+    def _catchall_result(self, domain: str, probe: Probe) -> None:
+        self.catchall_last[domain] = probe
+        if probe.reason is Reason.ACCEPTED:
+            decided = True
+        elif probe.code.startswith("5") and probe.reason not in HOST_LEVEL:
+            decided = False  # the server refuses an address it cannot have: not catch-all
+        else:
+            return  # 4xx to the end, or the host stopped answering: undecided
+        self.catchall[domain] = decided
+        if self.on_catchall is not None:
+            self.on_catchall(domain, decided)
 
     def note_connect(self, host: str, ok: bool) -> None:
         if ok:
@@ -584,10 +631,13 @@ class HostWorker:
                 in_transaction += 1
                 if code >= 400:
                     errors += 1
-                reason = classify(code, text)
+                reason = classify(code, text, target.rcpt)
                 probe = Probe(reason, str(code), sanitize_reply(text), conn.host)
                 if reason in HOST_LEVEL:
-                    self.prober.record(target, probe)
+                    if target.catchall_probe:
+                        self.queue.appendleft(target)  # the test is asked again later
+                    else:
+                        self.prober.record(target, probe)
                     self.queue.extendleft(reversed(batch[i + 1 :]))  # not decided: ask again
                     await self._host_trouble(probe)
                     return
@@ -596,9 +646,9 @@ class HostWorker:
                 else:
                     self.prober.record(target, probe)
                 if reason is Reason.ACCEPTED and target.domain not in self.prober.catchall:
-                    errors += await self._probe_catchall(conn, target.domain)
-                    rcpts += 1
-                    in_transaction += 1
+                    # the domain accepted a real address: does it accept a random one too?
+                    # Asked next, as a queued RCPT (greylist retries, reconnects included).
+                    self.queue.appendleft(self.prober.catchall_target(target.domain))
             if failure is not None:
                 raise failure
             if slow:
@@ -615,26 +665,12 @@ class HostWorker:
             return
         await asyncio.sleep(self.config.backoff * 2 ** (self.rate_strikes - 1))
 
-    async def _probe_catchall(self, conn: Connection, domain: str) -> int:
-        """RCPT a random local part once per domain: accepted too means catch-all."""
-        self.prober.catchall[domain] = None  # in progress
-        local = "lc-" + secrets.token_hex(8)
-        code, _ = await conn.command(f"RCPT TO:<{local}@{domain}>")
-        self.prober.egress.rcpt += 1
-        reason = classify(code, "")
-        if reason is Reason.ACCEPTED:
-            self.prober.catchall[domain] = True
-        elif code >= 500:
-            self.prober.catchall[domain] = False
-        else:
-            self.prober.catchall.pop(domain, None)  # undecided: try again with the next address
-        return 1 if code >= 400 else 0
-
     def _park(self, target: Target, probe: Probe) -> None:
         tries = self.attempts.get(target.key, 0)
         if tries >= self.config.greylist_retries:
-            self.prober.record(target, probe)
+            self.prober.record(target, _after_retries(probe))
             return
         due = time.monotonic() + self.config.greylist_delay
         self.parked.append(_Parked(target, due, tries + 1, probe))
-        self.prober.record(target, probe)  # provisional: replaced if a retry decides
+        if not target.catchall_probe:
+            self.prober.record(target, probe)  # provisional: replaced when a retry decides
