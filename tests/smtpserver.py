@@ -116,7 +116,11 @@ class Raw:
         rcpt_raw: bytes | None = None,
         byte_delay: float = 0.0,
         ehlo: str = "250-raw.lab.test\r\n250 PIPELINING",
+        reply_delay: float = 0.0,
+        drop_on: Callable[[str], bool] | None = None,
     ) -> None:
+        self.reply_delay = reply_delay  # seconds before every reply (a tarpit)
+        self.drop_on = drop_on  # drop the connection when this RCPT address arrives
         self.rcpt = rcpt or (lambda a: "250 2.1.5 OK")
         self.banner, self.banner_delay = banner, banner_delay
         self.max_sessions = max_sessions
@@ -131,6 +135,8 @@ class Raw:
         self.reset = False  # answer every connection with a TCP reset
 
     async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
         if self.byte_delay:
             for i in range(len(data)):
                 writer.write(data[i : i + 1])
@@ -182,6 +188,9 @@ class Raw:
                     self.rcpts.append(address)
                     if self.drop_after_rcpts is not None and rcpts > self.drop_after_rcpts:
                         return  # drop the connection mid-session
+                    if self.drop_on is not None and self.drop_on(address):
+                        writer.transport.abort()  # a reset, right when this RCPT arrives
+                        return
                     if self.rcpt_raw is not None:
                         await self._write(writer, self.rcpt_raw)
                         continue

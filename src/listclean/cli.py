@@ -370,6 +370,14 @@ GreylistDelay = Annotated[
         callback=_non_negative_seconds(86_400),
     ),
 ]
+HostBudget = Annotated[
+    float,
+    typer.Option(
+        help="Seconds one MX host may take in a run before its remaining addresses are "
+        "unknown/smtp_timeout (slow or tarpitting hosts).",
+        callback=_seconds(7 * 86_400),
+    ),
+]
 NoCache = Annotated[
     bool, typer.Option("--no-cache", help="Neither read nor write the cache for this run.")
 ]
@@ -421,6 +429,7 @@ def verify(
     helo: Helo = "",
     mail_from: MailFrom = "",
     greylist_delay: GreylistDelay = 180.0,
+    host_budget: HostBudget = 900.0,
     no_starttls: Annotated[
         bool, typer.Option("--no-starttls", help="Do not upgrade SMTP sessions to TLS.")
     ] = False,
@@ -470,6 +479,7 @@ def verify(
         smtp_timeout=smtp_timeout,
         smtp_concurrency=max(1, smtp_concurrency),
         greylist_delay=max(0.0, greylist_delay),
+        host_budget=host_budget,
         starttls=not no_starttls,
         home=default_home(),
         use_cache=not no_cache,
@@ -525,6 +535,7 @@ def check(
     smtp_timeout: SmtpTimeout = 30.0,
     dns_timeout: DnsTimeout = 5.0,
     greylist_delay: GreylistDelay = 180.0,
+    host_budget: HostBudget = 900.0,
     allow_test_domains: AllowTestDomains = False,
     allow_private_mx: AllowPrivateMx = False,
     no_cache: NoCache = False,
@@ -548,6 +559,7 @@ def check(
         smtp_timeout=smtp_timeout,
         dns_timeout=dns_timeout,
         greylist_delay=greylist_delay,
+        host_budget=host_budget,
         allow_test_domains=allow_test_domains,
         allow_private_mx=allow_private_mx,
         use_cache=not no_cache,

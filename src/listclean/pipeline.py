@@ -171,6 +171,7 @@ class NetworkStage:
         self.cache, self.progress, self.log = cache, progress, log
         self.infos: dict[str, DomainInfo] = {}
         self.catchall: dict[str, bool] = {}
+        self.cut_off: dict[str, str] = {}  # MX hosts cut off as slow, and why
         self.prober: Prober | None = None
 
     def resolve(self, frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
@@ -219,6 +220,7 @@ class NetworkStage:
             concurrency=settings.smtp_concurrency,
             greylist_delay=settings.greylist_delay,
             greylist_retries=settings.greylist_retries,
+            host_budget=settings.host_budget,
             starttls=settings.starttls,
         )
         return Prober(config, warn=self.notes.append)
@@ -318,6 +320,14 @@ class NetworkStage:
             self.egress["tls_sessions"] = prober.egress.tls
             if cache is not None:
                 cache.flush()
+            for host, why in prober.cut_off.items():
+                if host not in self.cut_off:
+                    self.cut_off[host] = why
+                    self.notes.append(
+                        f"{host} was cut off: {why}; its remaining addresses are "
+                        "unknown/smtp_timeout. Retry them later (the others are cached), or "
+                        "give the host more time with --host-budget and --smtp-timeout"
+                    )
         # A domain whose catch-all test never got a final answer (greylisted to the end, the
         # host stopped answering): its accepted addresses may be a catch-all's, so they are
         # unknown with the test's own answer, never deliverable.

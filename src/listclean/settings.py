@@ -46,6 +46,7 @@ class Settings:
     greylist_delay: float = 180.0
     greylist_retries: int = 2
     starttls: bool = True
+    host_budget: float = 900.0  # seconds one MX host may take in a run (slow/tarpit breaker)
     # store
     home: Path = field(default_factory=default_home)
     use_cache: bool = True

@@ -56,7 +56,14 @@ MAX_RCPT_PER_SESSION = 500
 MAX_RCPT_PER_TRANSACTION = 50  # then RSET (Postfix counts RSET as junk: limit 100)
 SESSION_SECONDS = 300.0
 SLOW_REPLY = 0.9  # seconds: Postfix sleeps 1 s per reply once it counts us as an error source
-CONNECT_FAILURES_FOR_BLOCKED = 3  # distinct hosts, with no success at all
+# Outbound port 25 "looks blocked" only when this many distinct hosts all *timed out* and no
+# host answered at all. A refused connection (RST) is not counted: the host's own answer
+# shows the path works (a dead MX), and a blocked port drops packets. Any later answer
+# clears the state, and a host that answered is never stopped by it.
+CONNECT_FAILURES_FOR_BLOCKED = 5
+HOST_TIMEOUTS_FOR_CUTOFF = 2  # timed-out sessions before a host is judged slow (breaker)
+SLOW_SESSIONS_FOR_CUTOFF = 3
+HOST_BUDGET = 900.0  # seconds one MX host may take in a run, by default (--host-budget)
 RATE_LIMIT_RETRIES = 3
 RESTART_RETRIES = 3  # connect failures tolerated from a host that answered before
 ADDRESSES_PER_PARALLEL_SESSION = 50
@@ -97,6 +104,7 @@ class SmtpConfig:
     greylist_retries: int = 2
     starttls: bool = True
     backoff: float = BACKOFF_BASE
+    host_budget: float = HOST_BUDGET
 
     def __post_init__(self) -> None:
         # Defence in depth: the CLI validates these too, but a library caller may not.
@@ -336,8 +344,9 @@ class Prober:
         self.catchall_last: dict[str, Probe] = {}  # the test's last answer, for undecided ones
         self._catchall_local: dict[str, str] = {}
         self.on_catchall: Callable[[str, bool], None] | None = None
-        self.connect_failed: set[str] = set()
+        self.connect_failed: set[str] = set()  # hosts whose connection timed out
         self.connect_ok: set[str] = set()
+        self.cut_off: dict[str, str] = {}  # MX host -> why its remaining addresses were cut
         self.port25_blocked = False
         self.connecting = 0  # connection attempts in flight
         self._sem: asyncio.Semaphore | None = None
@@ -376,10 +385,18 @@ class Prober:
         if self.on_catchall is not None:
             self.on_catchall(domain, decided)
 
-    def note_connect(self, host: str, ok: bool) -> None:
+    def note_connect(self, host: str, ok: bool, timed_out: bool = True) -> None:
         if ok:
             self.connect_ok.add(host)
+            if self.port25_blocked:
+                self.port25_blocked = False  # re-checked: a host answers after all
+                self.warn(
+                    f"{host} answered on port {self.config.port}: outbound port "
+                    f"{self.config.port} is not blocked after all; probing goes on"
+                )
             return
+        if not timed_out:
+            return  # refused: that host's own answer, not a sign of a blocked port
         self.connect_failed.add(host)
         if (
             not self.connect_ok
@@ -415,6 +432,9 @@ class HostWorker:
         self.rate_strikes = 0
         self.worked = False  # a session with this host got as far as EHLO
         self.reconnects = 0
+        self.timeouts = 0  # sessions that ended in a timeout (circuit breaker)
+        self.slow_sessions = 0  # sessions ended because every reply was slow
+        self.started = time.monotonic()
         self.needs_utf8 = any(t.smtputf8 for t in targets)
 
     def finish_all(self, probe: Probe) -> None:
@@ -424,23 +444,45 @@ class HostWorker:
             self.prober.record(parked.target, probe)
         self.parked.clear()
 
+    def _blocked(self) -> bool:
+        """The port-25 alarm stops only hosts that never answered."""
+        return self.prober.port25_blocked and not self.worked
+
+    def _over_budget(self) -> bool:
+        if time.monotonic() - self.started <= self.config.host_budget:
+            return False
+        self._cut_off(
+            f"its time budget of {self.config.host_budget:g} s was used up "
+            "(a slow or tarpitting host)"
+        )
+        return True
+
+    def _cut_off(self, why: str) -> None:
+        self.prober.cut_off[self.name] = why
+        if self.stopped is None:
+            self.stopped = Probe(
+                Reason.SMTP_TIMEOUT, "", f"not probed: {self.name} was cut off: {why}", self.name
+            )
+
     async def run(self) -> None:
         while True:
             await self._round()
-            if self.stopped is not None or self.prober.port25_blocked:
+            if self.stopped is not None or self._blocked():
                 break
             if not self.parked:
                 return
             # Greylisting: wait for the earliest parked address, then probe the due ones again.
             due = min(p.due for p in self.parked)
             await asyncio.sleep(max(0.0, due - time.monotonic()))
+            if self._over_budget():
+                break
             now = time.monotonic()
             ready = [p for p in self.parked if p.due <= now]
             self.parked = [p for p in self.parked if p.due > now]
             for p in ready:
                 self.attempts[p.target.key] = p.attempts
                 self.queue.append(p.target)
-        if self.prober.port25_blocked and self.stopped is None:
+        if self._blocked() and self.stopped is None:
             self.stopped = Probe(
                 Reason.SMTP_UNREACHABLE, "", "outbound port looks blocked", self.name
             )
@@ -456,7 +498,9 @@ class HostWorker:
 
     async def _session_loop(self) -> None:
         assert self.prober._sem is not None
-        while self.queue and self.stopped is None and not self.prober.port25_blocked:
+        while self.queue and self.stopped is None and not self._blocked():
+            if self._over_budget():
+                return
             async with self.prober._sem:
                 if not self.queue or self.stopped is not None:
                     return
@@ -486,7 +530,9 @@ class HostWorker:
                 except SmtpFailure as exc:
                     self.prober.connecting -= 1
                     failure = exc
-                    self.prober.note_connect(host.name, ok=False)
+                    self.prober.note_connect(
+                        host.name, ok=False, timed_out=exc.reason is Reason.SMTP_TIMEOUT
+                    )
                     continue
                 self.prober.connecting -= 1
                 self.prober.note_connect(host.name, ok=True)
@@ -511,7 +557,17 @@ class HostWorker:
         assert failure is not None
         raise failure
 
+    def _note_timeout(self, exc: SmtpFailure) -> None:
+        """Circuit breaker: a host that times out again and again is judged slow, and its
+        remaining addresses are settled at once instead of costing timeouts one by one."""
+        if exc.reason is not Reason.SMTP_TIMEOUT:
+            return
+        self.timeouts += 1
+        if self.timeouts >= HOST_TIMEOUTS_FOR_CUTOFF and self.worked:
+            self._cut_off(f"{self.timeouts} sessions timed out (replies slower than the timeout)")
+
     async def _session_failed(self, exc: SmtpFailure) -> None:
+        self._note_timeout(exc)
         probe = Probe(exc.reason, str(exc.code or ""), sanitize_reply(exc.text), self.name)
         if exc.reason is Reason.RATE_LIMITED:
             self.rate_strikes += 1
@@ -530,6 +586,7 @@ class HostWorker:
 
     def _retry_inflight(self, inflight: list[Target], exc: SmtpFailure) -> None:
         """The connection broke mid-conversation: the address in flight gets one more try."""
+        self._note_timeout(exc)
         if exc.reason in HOST_LEVEL:
             probe = Probe(exc.reason, str(exc.code or ""), sanitize_reply(exc.text), self.name)
             for target in inflight:
@@ -566,6 +623,8 @@ class HostWorker:
         depth = PIPELINE_DEPTH if "PIPELINING" in conn.extensions else 1
         sender = f"MAIL FROM:<{config.mail_from}>" + (" SMTPUTF8" if utf8 else "")
         while self.queue and self.stopped is None:
+            if self._over_budget():
+                return
             if (
                 errors >= MAX_ERRORS
                 or (depth > 1 and MAX_ERRORS - errors < MIN_BATCH < len(self.queue))
@@ -652,6 +711,12 @@ class HostWorker:
             if failure is not None:
                 raise failure
             if slow:
+                self.slow_sessions += 1
+                if self.slow_sessions >= SLOW_SESSIONS_FOR_CUTOFF:
+                    self._cut_off(
+                        f"its replies took over {SLOW_REPLY:g} s each in "
+                        f"{self.slow_sessions} sessions (tarpitting)"
+                    )
                 return  # the server is delaying replies (tarpit): start afresh
 
     async def _host_trouble(self, probe: Probe) -> None:
