@@ -867,6 +867,13 @@ def main() -> None:
     except errors.ClickException as exc:
         typer.echo(f"listclean: error: {' '.join(exc.format_message().split())}", err=True)
         sys.exit(exc.exit_code)
+    except MemoryError:
+        typer.echo(
+            "listclean: error: out of memory; a line or cell of the list may be too large "
+            "(records up to 32 MiB are read), or give the machine more memory",
+            err=True,
+        )
+        sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("listclean: interrupted", err=True)
         sys.exit(130)

@@ -37,6 +37,12 @@ from listclean.model import LC_COLUMNS
 from listclean.settings import default_home
 
 CHUNK = 1 << 20
+# Byte ranges handed to Polars stay about this size whatever the line length (a range grows
+# to hold one longer record): memory is bounded by the longest record, not rows x line size.
+MAX_RANGE = 32 << 20
+MAX_HEADER_BYTES = 64 << 20  # the header record must end within this many bytes
+csv.field_size_limit(2**31 - 1)  # cells as large as the file: Polars reads them anyway
+_SEP_LINE = re.compile(r"sep=(.)[ \t]*\r?\n")  # Excel's delimiter directive, first line
 DELIMITERS = (",", ";", "\t", "|")
 # Used to read a list that has no delimiter at all (one address per line): a byte that
 # does not occur in text, so a comma inside an address line is not split.
@@ -71,6 +77,7 @@ class Source:
     email_index: int
     keep: list[int]  # indexes of the original columns that are written back (lc_ ones dropped)
     spool: Path | None = None
+    preamble: str = ""  # Excel's "sep=;" line, written back before the header
     lines: int = 0  # physical lines, a progress estimate
     _names: list[str] = field(default_factory=list)
 
@@ -92,16 +99,18 @@ class Source:
         it is even, which holds for RFC 4180 quoting (an escaped quote is a pair).
         """
         target = max(4096, rows * max(1, self.size // max(1, self.lines + 1)))
+        target = min(target, MAX_RANGE)
+        skip = int(self.has_header) + int(bool(self.preamble))
+        dummy = self.separator.encode() * (len(self._names) - 1) + b"\n"
         try:
-            for piece in _record_ranges(self.path, target, skip_header=self.has_header):
+            for piece in _record_ranges(self.path, target, skip=skip):
                 if len(self._names) > 1:  # a one-column list keeps line N as row N
                     piece = _drop_blank_lines(piece)
-                # Polars strips a BOM at the start of what it parses; a range that starts with
-                # a cell beginning with U+FEFF would lose it. A dummy first record keeps it.
-                guard = piece.startswith(codecs.BOM_UTF8)
-                if guard:
-                    dummy = self.separator.encode() * (len(self._names) - 1) + b"\n"
-                    piece = dummy + piece
+                # A dummy first record of full width: Polars takes a range's width from its
+                # first record (a short first record would be refused where the same record
+                # later in a range is padded: the outcome would depend on batch boundaries),
+                # and it strips a BOM at the start (a cell beginning with U+FEFF).
+                piece = dummy + piece
                 frame = pl.read_csv(
                     piece,
                     has_header=False,
@@ -116,8 +125,7 @@ class Source:
                 )
                 if frame.width != len(self._names):
                     raise pl.exceptions.ComputeError("found more fields than defined in 'Schema'")
-                if guard:
-                    frame = frame.slice(1)
+                frame = frame.slice(1)
                 if frame.height:
                     yield frame.with_columns(pl.all().fill_null(""))
         except pl.exceptions.PolarsError as exc:
@@ -189,6 +197,7 @@ def open_source(
     cr_parity: int | None = None
     head: list[str] = []
     head_len = 0
+    head_done = False
     first = True
     try:
         while True:
@@ -231,9 +240,16 @@ def open_source(
                         _bare_cr(name, lines + text.count("\n", 0, match.start()))
             lines += text.count("\n")
             quotes += text.count('"')
-            if head_len < HEAD_BYTES:
+            if head_len < HEAD_BYTES or not head_done:
                 head.append(text)
                 head_len += len(text)
+                # the head must hold the whole first record(s), however long the header line
+                head_done = head_len >= HEAD_BYTES and "\n" in text
+                if not head_done and head_len > MAX_HEADER_BYTES:
+                    raise InputError(
+                        f"{name}: the first line is longer than {MAX_HEADER_BYTES >> 20} MiB; "
+                        "is this a CSV file?"
+                    )
             if spool_needed and text:
                 if spool_file is None:
                     if tmpdir is None:
@@ -284,12 +300,13 @@ def open_source(
     return src
 
 
-def _record_ranges(path: Path, target: int, *, skip_header: bool) -> Iterator[bytes]:
-    """Consecutive byte ranges of about ``target`` bytes, each ending on a record boundary."""
+def _record_ranges(path: Path, target: int, *, skip: int) -> Iterator[bytes]:
+    """Consecutive byte ranges of about ``target`` bytes, each ending on a record boundary,
+    after the first ``skip`` records (a "sep=" line, the header)."""
     with open(path, "rb") as handle:
         buf = handle.read(CHUNK).removeprefix(codecs.BOM_UTF8)
         eof = False
-        if skip_header:
+        for _ in range(skip):
             buf = buf.lstrip(b"\r\n")  # blank lines before the header are no records
             while not buf and not eof:
                 more = handle.read(CHUNK)
@@ -407,6 +424,36 @@ def _first_record(head_text: str, sep: str) -> list[str]:
     return []
 
 
+def _data_without_address(head_text: str, sep: str, first: list[str]) -> bool:
+    """A first record with no address is still data, not a header, when it is blank where
+    the next record has its address (a header-less list whose first address is missing), or
+    blank altogether. A header names every column that holds addresses."""
+    if not any(cell.strip() for cell in first):
+        return True
+    reader = csv.reader(io.StringIO(head_text, newline=""), delimiter=sep, strict=False)
+    rows: list[list[str]] = []
+    try:
+        for row in reader:
+            if row:
+                rows.append(row)
+            if len(rows) == 2:
+                break
+    except csv.Error:
+        return False
+    if len(rows) < 2:
+        return False
+    second = rows[1]
+    return any(
+        _addressish(cell) and i < len(first) and not first[i].strip()
+        for i, cell in enumerate(second)
+    )
+
+
+def _addressish(cell: str) -> bool:
+    text = cell.strip()
+    return "@" in text and not any(ch.isspace() or ch in "()[]<>:" for ch in text)
+
+
 def _norm_header(name: str) -> str:
     return re.sub(r"[\s_\-.]", "", name.strip().lower())
 
@@ -424,10 +471,22 @@ def _describe(
     spool: Path | None,
 ) -> Source:
     head_text = head_text.lstrip("\ufeff")
+    preamble = ""
+    directive = _SEP_LINE.match(head_text.lstrip("\r\n"))
+    if directive:  # Excel's "sep=;": a directive, not a record (written back as it was)
+        preamble = directive.group(0).rstrip("\r\n")
+        head_text = head_text.lstrip("\r\n")[directive.end() :]
+        if directive.group(1) in "\r\n\"":
+            raise InputError(f"{name}: the first line {preamble!r} names no usable delimiter")
+        delimiter = delimiter or directive.group(1)
     first_line = head_text.lstrip("\r\n").split("\n", 1)[0]
     sep = delimiter or _sniff_delimiter(first_line) or NO_DELIMITER
     record = _first_record(head_text, sep)
-    has_header = not any("@" in cell for cell in record)
+    # A header is a first record with no address in it. A header cell may contain an "@" in
+    # a description ("Email (name@company.com)"); an address cell has no spaces around it.
+    has_header = not any(_addressish(cell) for cell in record)
+    if has_header and _data_without_address(head_text, sep, record):
+        has_header = False
     width = len(record) or 1
     if has_header:
         header = record
@@ -435,17 +494,21 @@ def _describe(
         header = ["email"]
     else:
         header = [f"column_{i + 1}" for i in range(width)]
-    keep = (
-        [i for i, h in enumerate(header) if not h.startswith("lc_")]
-        if has_header
-        else list(range(width))
-    )
+    # Re-verifying a listclean output replaces listclean's own columns, and only when the file
+    # is recognisably one (its header ends with every lc_ column, in order). Any other column
+    # is the user's, whatever its name (an input "lc_email" is kept value for value).
+    ours = has_header and tuple(header[-len(LC_COLUMNS) :]) == LC_COLUMNS
+    keep = [i for i in range(width) if not (ours and i >= width - len(LC_COLUMNS))]
     if not keep:
         raise InputError(f"{name}: every column is an lc_ column; give the original list")
     # (open_source removes the spool if this fails)
-    return _build_source(
+    src = _build_source(
         name, path, sha256, size, has_header, header, sep, keep, spool, lines, width, column
     )
+    if preamble:
+        src.preamble = preamble
+        src.lines = max(src.lines - 1, 0)
+    return src
 
 
 def _build_source(
@@ -565,6 +628,8 @@ def _stdlib_problem(src: Source) -> str | None:
     width = len(src.header)
     sep = src.separator
     with open(src.path, encoding="utf-8-sig", newline="") as handle:
+        if src.preamble:
+            handle.readline()
         tracker = _LineTracker(handle)  # type: ignore[arg-type]
         reader = csv.reader(tracker, delimiter=sep, strict=True)
         first_data = not src.has_header
@@ -650,7 +715,7 @@ class Writer:
             raise _write_error(self.dest, exc) from None
         self.digest.update(data)
 
-    def header(self, names: Sequence[str]) -> None:
+    def header(self, names: Sequence[str], preamble: str = "") -> None:
         if self.fmt == "jsonl":
             seen: dict[str, int] = {}
             self.names = []
@@ -659,6 +724,8 @@ class Writer:
                 self.names.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
             return
         buf = io.StringIO()
+        if preamble:
+            buf.write(preamble + "\n")  # Excel's "sep=;" line, as the input had it
         csv.writer(buf, delimiter=self.separator, lineterminator="\n").writerow(names)
         self._write(buf.getvalue().encode("utf-8"))
 
@@ -738,9 +805,9 @@ class SplitWriter:
             self.abort()
             raise
 
-    def header(self, names: Sequence[str]) -> None:
+    def header(self, names: Sequence[str], preamble: str = "") -> None:
         for writer in self.writers.values():
-            writer.header(names)
+            writer.header(names, preamble)
 
     def batch(self, frame: pl.DataFrame) -> None:
         for status, writer in self.writers.items():

@@ -647,9 +647,9 @@ def _verify(
         network = NetworkStage(settings, egress, notes, cache, progress, log) if networked else None
         spilled: Iterator[pl.DataFrame] | None = None
         try:
-            writer.header(src.out_header)
+            writer.header(src.out_header, src.preamble)
             if split is not None:
-                split.header(src.out_header)
+                split.header(src.out_header, src.preamble)
             tally = Tally()
             row = 1
             if network is not None:
