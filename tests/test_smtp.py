@@ -265,7 +265,7 @@ def test_reconnects_before_postfix_error_limits(env: Env, tmp_path: Path) -> Non
     assert server.sessions - before == 4  # 9 rejections per session: ceil(30 / 9)
 
 
-def test_port_25_blocked_warning(env: Env, tmp_path: Path) -> None:
+def test_refused_hosts_raise_no_blocked_alarm(env: Env, tmp_path: Path) -> None:
     emails = [f"ann@r{i}.test" for i in range(4)]
     src = tmp_path / "l.csv"
     src.write_text("email\n" + "\n".join(emails) + "\n")
@@ -288,8 +288,10 @@ def test_port_25_blocked_warning(env: Env, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     rows = read_csv(proc.stdout)
     assert {(r[1], r[2]) for r in rows[1:]} == {("unknown", "smtp_unreachable")}
+    # refused connections are the hosts' own answers (dead MX hosts), not a blocked port:
+    # no alarm (#13). Timeouts raise it: tests/verdicts/test_hosts_and_replies.py
     err = proc.stderr.decode()
-    assert err.count("looks blocked") == 1
+    assert "looks blocked" not in err
 
 
 def test_utf8_address_on_server_without_smtputf8(env: Env, tmp_path: Path) -> None:

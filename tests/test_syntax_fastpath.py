@@ -1,4 +1,6 @@
-"""The ASCII fast path must agree with email-validator exactly (verdict and normalized form)."""
+"""The ASCII fast path must agree with email-validator exactly (verdict and normalized form),
+plus the one rule listclean adds: RFC 5321 §4.5.3.1.1's 64-octet local part, which
+email-validator enforces only when it checks deliverability."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ def reference(text: str, allow_test: bool) -> tuple[str, str, bool] | None:
             text, check_deliverability=False, allow_smtputf8=True, test_environment=allow_test
         )
     except EmailNotValidError:
+        return None
+    if len(info.local_part.encode("utf-8")) > 64:
         return None
     return info.normalized, info.ascii_domain, bool(info.smtputf8)
 

@@ -544,11 +544,11 @@ def check(
 
     Example: [bold]listclean check ann@example.com bob@exmaple.com --offline[/]
     """
-    import csv
     import json
-    import tempfile
 
-    from listclean import pipeline
+    import polars as pl
+
+    from listclean.api import annotate
 
     settings = Settings(
         offline=offline,
@@ -566,18 +566,11 @@ def check(
         home=default_home(),
         column="email",
     )
-    with tempfile.TemporaryDirectory(prefix="listclean-check-") as tmp:
-        src = Path(tmp) / "addresses.csv"
-        with src.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(["email"])
-            writer.writerows([a] for a in addresses)
-        try:
-            pipeline.verify(str(src), str(Path(tmp) / "out.csv"), settings, report_path=None)
-        except ListcleanError as exc:
-            raise _fail(str(exc), exc.exit_code) from None
-        with (Path(tmp) / "out.csv").open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
+    frame = pl.DataFrame({"email": list(addresses)}, schema={"email": pl.String})
+    try:
+        rows = annotate(frame, settings=settings).to_dicts()
+    except ListcleanError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
     if json_out or not sys.stdout.isatty():
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False))

@@ -476,7 +476,7 @@ def _describe(
     if directive:  # Excel's "sep=;": a directive, not a record (written back as it was)
         preamble = directive.group(0).rstrip("\r\n")
         head_text = head_text.lstrip("\r\n")[directive.end() :]
-        if directive.group(1) in "\r\n\"":
+        if directive.group(1) in '\r\n"':
             raise InputError(f"{name}: the first line {preamble!r} names no usable delimiter")
         delimiter = delimiter or directive.group(1)
     first_line = head_text.lstrip("\r\n").split("\n", 1)[0]

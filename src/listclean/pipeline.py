@@ -354,6 +354,53 @@ def _undecided_catchall(accepted: Probe, last: Probe | None) -> Probe:
     return Probe(reason, last.code if last is not None else "", reply, accepted.host)
 
 
+def new_egress() -> dict[str, Any]:
+    """The egress record of a run: what went out on the network, in counts."""
+    return dict.fromkeys(
+        (
+            "dns_queries",
+            "domains_resolved",
+            "domains_from_cache",
+            "mx_hosts_contacted",
+            "smtp_sessions",
+            "rcpt_commands",
+            "tls_sessions",
+            "addresses_from_cache",
+        ),
+        0,
+    )
+
+
+class AnnotateRun:
+    """Verdict columns for a frame of addresses outside a file run (``listclean.annotate``,
+    ``listclean.check``, ``listclean check``): the same offline checks, DNS, probes, cache and
+    merge rules as ``verify``, for one frame held in memory. No audit line: no file was read."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.checker = build_checker(settings)
+        self.memo = Memo(self.checker)
+        self.egress = new_egress()
+        self.notes: list[str] = []
+
+    def columns(self, emails: pl.Series) -> dict[str, pl.Series]:
+        frame, _ = offline_frame(emails, self.checker, self.memo.get, _flags_text)
+        frame = with_duplicates(frame, DuplicateIndex(), 1)
+        if not self.settings.offline:
+            _check_home(self.settings.home)
+            cache = Cache(self.settings) if self.settings.use_cache else None
+            try:
+                network = NetworkStage(self.settings, self.egress, self.notes, cache)
+                domains = network.resolve([frame])
+                probes = network.probe([frame], domains)
+                domains = network.domain_frame(domains.get_column("_domain").to_list())
+                frame = apply_network(frame, domains, _probe_frame(probes))
+            finally:
+                if cache is not None:
+                    cache.close()
+        return finish(frame)
+
+
 def resolve_domains(
     domains: list[str],
     settings: Settings,
@@ -629,16 +676,7 @@ def _verify(
             cache.store.start_run(manifest["run_id"], fp)
         memo = Memo(checker)
         timings: dict[str, float] = {}
-        egress: dict[str, Any] = {
-            "dns_queries": 0,
-            "domains_resolved": 0,
-            "domains_from_cache": 0,
-            "mx_hosts_contacted": 0,
-            "smtp_sessions": 0,
-            "rcpt_commands": 0,
-            "tls_sessions": 0,
-            "addresses_from_cache": 0,
-        }
+        egress = new_egress()
         manifest["egress"] = egress
         writer = csvio.Writer(output, src.out_separator, settings.output_format, spool=spool)
         split = None

@@ -22,9 +22,10 @@ def _mode(path: Path) -> int:
 
 
 def _run(home: Path, tmp_path: Path) -> object:
-    return run_cli(
-        "check", "ann@example.com", "--offline", "--json", env={"LISTCLEAN_HOME": str(home)}
-    )
+    """A file run: it opens the key and appends to the audit log."""
+    src = tmp_path / "l.csv"
+    src.write_text("email\nann@example.com\n")
+    return run_cli("verify", str(src), "--offline", "-o", "-", env={"LISTCLEAN_HOME": str(home)})
 
 
 def test_modes_are_repaired(tmp_path: Path) -> None:

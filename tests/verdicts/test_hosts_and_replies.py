@@ -3,7 +3,6 @@ local part, persistent 4xx, all-or-nothing outputs and the manifest's state."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Iterator
