@@ -46,7 +46,9 @@ def root(
     ctx: typer.Context,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+        typer.Option(
+            "--version", metavar=" ", callback=_version, is_eager=True, help="Print the version."
+        ),
     ] = False,
 ) -> None:
     """listclean: verify an email list locally. Example: [bold]listclean verify contacts.csv[/]
@@ -111,7 +113,7 @@ app.add_typer(config_app, name="config")
 @config_app.callback(invoke_without_command=True)
 def show_config(
     ctx: typer.Context,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", metavar=" ", help="Print JSON.")] = False,
 ) -> None:
     """Show the effective defaults of `verify`, where each came from, and what was ignored.
 
@@ -183,7 +185,9 @@ def config_trust(
     path: Annotated[
         Path, typer.Argument(help="The listclean.toml to allow (default: ./listclean.toml).")
     ] = Path("listclean.toml"),
-    remove: Annotated[bool, typer.Option("--remove", help="Withdraw the trust instead.")] = False,
+    remove: Annotated[
+        bool, typer.Option("--remove", metavar=" ", help="Withdraw the trust instead.")
+    ] = False,
 ) -> None:
     """Allow a listclean.toml outside LISTCLEAN_HOME to set every option (as it is now: an
     edit withdraws the trust). Example: [bold]listclean config trust ./listclean.toml[/]"""
@@ -316,14 +320,18 @@ Delimiter = Annotated[
 ]
 Encoding = Annotated[str, typer.Option(help="Input encoding, e.g. cp1252 or latin-1.")]
 Offline = Annotated[
-    bool, typer.Option("--offline", help="No sockets at all: syntax and lists only.")
+    bool, typer.Option("--offline", metavar=" ", help="No sockets at all: syntax and lists only.")
 ]
 AllowTestDomains = Annotated[
-    bool, typer.Option("--allow-test-domains", help="Accept the RFC 6761 .test TLD.")
+    bool, typer.Option("--allow-test-domains", metavar=" ", help="Accept the RFC 6761 .test TLD.")
 ]
 AllowPrivateMx = Annotated[
     bool,
-    typer.Option("--allow-private-mx", help="Probe MX hosts on loopback/private addresses (labs)."),
+    typer.Option(
+        "--allow-private-mx",
+        metavar=" ",
+        help="Probe MX hosts on loopback/private addresses (labs).",
+    ),
 ]
 Nameserver = Annotated[
     list[str] | None,
@@ -379,9 +387,10 @@ HostBudget = Annotated[
     ),
 ]
 NoCache = Annotated[
-    bool, typer.Option("--no-cache", help="Neither read nor write the cache for this run.")
+    bool,
+    typer.Option("--no-cache", metavar=" ", help="Neither read nor write the cache for this run."),
 ]
-JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+JsonOut = Annotated[bool, typer.Option("--json", metavar=" ", help="Print JSON.")]
 
 
 @app.command()
@@ -431,10 +440,14 @@ def verify(
     greylist_delay: GreylistDelay = 180.0,
     host_budget: HostBudget = 900.0,
     no_starttls: Annotated[
-        bool, typer.Option("--no-starttls", help="Do not upgrade SMTP sessions to TLS.")
+        bool,
+        typer.Option("--no-starttls", metavar=" ", help="Do not upgrade SMTP sessions to TLS."),
     ] = False,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Continue an interrupted run of the same input.")
+        bool,
+        typer.Option(
+            "--resume", metavar=" ", help="Continue an interrupted run of the same input."
+        ),
     ] = False,
     no_cache: NoCache = False,
     cache_ttl: Annotated[
@@ -443,14 +456,19 @@ def verify(
     ] = 30.0,
     smtp_per_host: SmtpPerHost = 2,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Log each probed address on stderr.")
+        bool,
+        typer.Option("--verbose", "-v", metavar=" ", help="Log each probed address on stderr."),
     ] = False,
     show_addresses: Annotated[
         bool,
-        typer.Option("--show-addresses", help="Log addresses in full (default: j***@example.com)."),
+        typer.Option(
+            "--show-addresses",
+            metavar=" ",
+            help="Log addresses in full (default: j***@example.com).",
+        ),
     ] = False,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")
+        bool, typer.Option("--quiet", "-q", metavar=" ", help="No summary or progress on stderr.")
     ] = False,
 ) -> None:
     """Verify every address of a list and write it back with verdict columns.
@@ -663,7 +681,7 @@ app.add_typer(cache_app, name="cache")
 
 @cache_app.command("stats")
 def cache_stats(
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", metavar=" ", help="Print JSON.")] = False,
 ) -> None:
     """Counts and sizes of what is kept (never an address).
 
@@ -715,7 +733,9 @@ def audit_log(
         int,
         typer.Option("--last", "-n", help="How many recent runs.", callback=_int_range(1, 100_000)),
     ] = 20,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the raw JSON lines.")] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", metavar=" ", help="Print the raw JSON lines.")
+    ] = False,
 ) -> None:
     """Recent runs from the audit log. Example: [bold]listclean audit -n 5[/]"""
     import json
