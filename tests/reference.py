@@ -31,7 +31,8 @@ def annotate(
 ) -> dict[str, list[str]]:
     """The lc_ columns for one batch. first_row is the 1-based data-row number of emails[0]."""
     results = [lookup(raw or "") for raw in emails]
-    duplicate_of = seen.mark([r.normalized for r in results], first_row)
+    # --dedupe casefold (the default): the local part is case-insensitive
+    duplicate_of = seen.mark([r.normalized.lower() for r in results], first_row)
     statuses = [status_of(r.reason).value for r in results]
     reasons = [r.reason.value for r in results]
     flags = [_flags_text(r.flags, bool(d)) for r, d in zip(results, duplicate_of, strict=True)]

@@ -77,11 +77,14 @@ def test_duplicates_by_normalized_address(tmp_path: Path) -> None:
         "name,email\na,ann@Example.com\nb, ann@example.COM \nc,Ann@example.com\n"
         "d,bob@example.com\ne,ann@example.com\n"
     )
-    proc = run_cli("verify", str(src), "-o", "-", "--offline")
+    proc = run_cli("verify", str(src), "-o", "-", "--offline", "--dedupe", "exact")
     rows = read_csv(proc.stdout)
     dup = [r[-1] for r in rows[1:]]
-    # ann@example.com normalized (domain lower-cased, local part as typed)
+    # --dedupe exact: ann@example.com normalized (domain lower-cased, local part as typed)
     assert dup == ["", "1", "", "", "1"]
+    # the default, casefold: the local part's case does not make another mailbox (#20)
+    rows = read_csv(run_cli("verify", str(src), "-o", "-", "--offline").stdout)
+    assert [r[-1] for r in rows[1:]] == ["", "1", "1", "", "1"]
     assert [r[4] for r in rows[1:]] == ["ann@example.com"] * 2 + [
         "Ann@example.com",
         "bob@example.com",
@@ -119,11 +122,13 @@ def test_latin1_with_encoding_and_bom(tmp_path: Path) -> None:
     assert read_csv(proc.stdout)[1][0] == "José"
     bom = tmp_path / "bom.csv"
     bom.write_bytes(b"\xef\xbb\xbfname,email\r\nAnn,ann@example.com\r\n")
-    rows = read_csv(run_cli("verify", str(bom), "-o", "-", "--offline").stdout)
+    out = run_cli("verify", str(bom), "-o", "-", "--offline").stdout
+    assert out.startswith(b"\xef\xbb\xbf")  # kept for Excel (#20)
+    rows = read_csv(out[3:])
     assert rows[0][0] == "name" and rows[1][:2] == ["Ann", "ann@example.com"]
     bomlist = tmp_path / "bomlist.txt"
     bomlist.write_bytes(b"\xef\xbb\xbfann@example.com\r\nbob@example.com\r\n")
-    rows = read_csv(run_cli("verify", str(bomlist), "-o", "-", "--offline").stdout)
+    rows = read_csv(run_cli("verify", str(bomlist), "-o", "-", "--offline").stdout[3:])
     assert [r[0] for r in rows] == ["email", "ann@example.com", "bob@example.com"]
     assert rows[1][1] == "unknown"
 

@@ -25,6 +25,12 @@ app = typer.Typer(
 )
 
 
+class DedupeMode(StrEnum):
+    exact = "exact"
+    casefold = "casefold"
+    provider = "provider"
+
+
 class OutputFormat(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
@@ -390,6 +396,14 @@ NoCache = Annotated[
     bool,
     typer.Option("--no-cache", metavar=" ", help="Neither read nor write the cache for this run."),
 ]
+Dedupe = Annotated[
+    DedupeMode,
+    typer.Option(
+        help="Which addresses count as duplicates: exact (as typed), casefold (local part "
+        "case-insensitive, as providers treat it), provider (also Gmail dots and +tags, and "
+        "+tags at providers that document them)."
+    ),
+]
 JsonOut = Annotated[bool, typer.Option("--json", metavar=" ", help="Print JSON.")]
 
 
@@ -430,6 +444,7 @@ def verify(
     allow_list: Annotated[
         Path | None, typer.Option(help="Domains never treated as disposable, one per line.")
     ] = None,
+    dedupe: Dedupe = DedupeMode.casefold,
     nameserver: Nameserver = None,
     dns_timeout: DnsTimeout = 5.0,
     smtp_port: SmtpPort = 25,
@@ -487,6 +502,7 @@ def verify(
         allow_test_domains=allow_test_domains,
         disposable_list=disposable_list,
         allow_list=allow_list,
+        dedupe=dedupe.value,
         offline=offline,
         nameservers=tuple(nameserver or ()),
         dns_timeout=dns_timeout,

@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import polars as pl
 
@@ -78,6 +78,9 @@ class Source:
     keep: list[int]  # indexes of the original columns that are written back (lc_ ones dropped)
     spool: Path | None = None
     preamble: str = ""  # Excel's "sep=;" line, written back before the header
+    bom: bool = False  # the input started with a UTF-8 BOM: so does the output
+    crlf: bool = False  # the input's lines end in CRLF: so do the output's
+    out_encoding: str = "utf-8"  # "utf-16" for Excel's "Unicode Text" input
     lines: int = 0  # physical lines, a progress estimate
     _names: list[str] = field(default_factory=list)
 
@@ -188,6 +191,20 @@ def open_source(
     except OSError as exc:
         raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
 
+    # The first bytes say how the file was saved: Excel's "Unicode Text" is UTF-16 with a BOM
+    # (read as such whatever --encoding says, since UTF-8 cannot start with FF FE / FE FF);
+    # a UTF-8 BOM ("CSV UTF-8") is kept in the output, so Excel reads it back right.
+    try:
+        pending: bytes | None = stream.read(CHUNK)
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
+    assert pending is not None
+    out_encoding = "utf-8"
+    if pending.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and (
+        utf8 or codec.name.startswith("utf-16")
+    ):
+        codec, utf8, out_encoding = codecs.lookup("utf-16"), False, "utf-16"
+    bom = utf8 and pending.startswith(codecs.BOM_UTF8)
     spool_needed = path == "-" or not utf8
     spool_file: BinaryIO | None = None
     spool_path: Path | None = None
@@ -202,7 +219,9 @@ def open_source(
     try:
         while True:
             try:
-                chunk = stream.read(CHUNK)
+                chunk, pending = (
+                    (pending, None) if pending is not None else (stream.read(CHUNK), None)
+                )
             except OSError as exc:
                 raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
             final = not chunk
@@ -290,6 +309,7 @@ def open_source(
             lines=lines + (0 if head_text.endswith("\n") else 1),
             spool=spool_path,
         )
+        src.bom, src.out_encoding = bom, out_encoding
         if quotes % 2:
             _check_quotes(src)
     except BaseException:
@@ -508,6 +528,9 @@ def _describe(
     if preamble:
         src.preamble = preamble
         src.lines = max(src.lines - 1, 0)
+    # the output keeps the input's line-ending style (Excel writes CRLF)
+    first_newline = head_text.find("\n")
+    src.crlf = first_newline > 0 and head_text[first_newline - 1] == "\r"
     return src
 
 
@@ -677,11 +700,24 @@ class Writer:
     """
 
     def __init__(
-        self, dest: str, separator: str, fmt: str = "csv", spool: Path | None = None
+        self,
+        dest: str,
+        separator: str,
+        fmt: str = "csv",
+        spool: Path | None = None,
+        *,
+        bom: bool = False,
+        crlf: bool = False,
+        encoding: str = "utf-8",
     ) -> None:
         self.dest = dest
         self.separator = separator
         self.fmt = fmt
+        # Excel round trips: the input's BOM, line endings and UTF-16 are kept (CSV only)
+        self.bom = bom and fmt == "csv"
+        self.newline = "\r\n" if crlf and fmt == "csv" else "\n"
+        self.utf16 = encoding == "utf-16" and fmt == "csv"
+        self.started = False
         self.names: list[str] = []
         self.digest = hashlib.sha256()
         self.rows = 0
@@ -709,6 +745,14 @@ class Writer:
         self.prepared = False
 
     def _write(self, data: bytes) -> None:
+        if self.utf16:
+            data = data.decode("utf-8").encode("utf-16-le")
+        if not self.started:
+            self.started = True
+            if self.utf16:
+                data = codecs.BOM_UTF16_LE + data
+            elif self.bom:
+                data = codecs.BOM_UTF8 + data
         try:
             self.handle.write(data)
         except OSError as exc:
@@ -725,8 +769,8 @@ class Writer:
             return
         buf = io.StringIO()
         if preamble:
-            buf.write(preamble + "\n")  # Excel's "sep=;" line, as the input had it
-        csv.writer(buf, delimiter=self.separator, lineterminator="\n").writerow(names)
+            buf.write(preamble + self.newline)  # Excel's "sep=;" line, as the input had it
+        csv.writer(buf, delimiter=self.separator, lineterminator=self.newline).writerow(names)
         self._write(buf.getvalue().encode("utf-8"))
 
     def batch(self, frame: pl.DataFrame) -> None:
@@ -739,7 +783,9 @@ class Writer:
         buf = io.BytesIO()
         # Empty cells are written as nothing at all (not ""), like the input had them.
         frame = frame.select(pl.all().replace("", None))
-        frame.write_csv(buf, include_header=False, separator=self.separator, line_terminator="\n")
+        frame.write_csv(
+            buf, include_header=False, separator=self.separator, line_terminator=self.newline
+        )
         self._write(buf.getvalue())
         self.rows += frame.height
 
@@ -790,7 +836,9 @@ class SplitWriter:
 
     STATUSES = ("deliverable", "risky", "undeliverable", "unknown")
 
-    def __init__(self, directory: Path, separator: str, spool: Path | None = None) -> None:
+    def __init__(
+        self, directory: Path, separator: str, spool: Path | None = None, **style: Any
+    ) -> None:
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -799,7 +847,7 @@ class SplitWriter:
         try:
             for status in self.STATUSES:
                 self.writers[status] = Writer(
-                    str(directory / f"{status}.csv"), separator, spool=spool
+                    str(directory / f"{status}.csv"), separator, spool=spool, **style
                 )
         except BaseException:
             self.abort()

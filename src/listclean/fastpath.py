@@ -221,11 +221,73 @@ class PlannedDuplicates:
         return out
 
 
+DEDUPE_MODES = ("exact", "casefold", "provider")
+# Providers that document sub-addressing ("local+tag@domain" reaches "local@domain"):
+# Gmail (support.google.com/mail/answer/7436150: dots are ignored too, and googlemail.com is
+# gmail.com), Outlook.com (learn.microsoft.com, "Plus addressing in Exchange Online" and
+# Outlook.com), Fastmail (fastmail.help: "plus addressing"), Proton (proton.me/support,
+# "addresses with a plus sign").
+PLUS_DOMAINS = (
+    "gmail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "fastmail.com",
+    "fastmail.fm",
+    "protonmail.com",
+    "protonmail.ch",
+    "proton.me",
+    "pm.me",
+)
+
+
+def dedupe_key(normalized: pl.Series, mode: str = "casefold") -> pl.Series:
+    """What two rows must share to be duplicates (``--dedupe``).
+
+    - ``exact``: the normalized address as is (local part as typed);
+    - ``casefold``: local part case-insensitive, as every major provider treats it;
+    - ``provider``: casefold, plus the rules of providers that document them: Gmail ignores
+      dots and ``+tags`` (googlemail.com is gmail.com); PLUS_DOMAINS drop ``+tags``.
+    """
+    if mode == "exact":
+        return normalized
+    folded = normalized.str.to_lowercase()
+    if mode == "casefold":
+        return folded
+    frame = pl.DataFrame({"a": folded}).select(
+        local=pl.col("a").str.extract(r"^(.*)@[^@]*$", 1),
+        domain=pl.col("a").str.extract(r"@([^@]*)$", 1),
+        a=pl.col("a"),
+    )
+    domain = (
+        pl.when(pl.col("domain") == "googlemail.com")
+        .then(pl.lit("gmail.com"))
+        .otherwise(pl.col("domain"))
+    )
+    untagged = (
+        pl.when(domain.is_in(PLUS_DOMAINS))
+        .then(pl.col("local").str.replace(r"\+.*$", ""))
+        .otherwise(pl.col("local"))
+    )
+    local = (
+        pl.when(domain == "gmail.com")
+        .then(untagged.str.replace_all(".", "", literal=True))
+        .otherwise(untagged)
+    )
+    key = pl.when(pl.col("domain").is_null()).then(pl.col("a")).otherwise(local + "@" + domain)
+    return frame.select(key.alias(normalized.name)).to_series()
+
+
 def with_duplicates(
-    frame: pl.DataFrame, seen: DuplicateIndex | PlannedDuplicates, first_row: int
+    frame: pl.DataFrame,
+    seen: DuplicateIndex | PlannedDuplicates,
+    first_row: int,
+    dedupe: str = "casefold",
 ) -> pl.DataFrame:
     """Fill in an offline_frame's duplicate columns from the index of the whole list."""
-    duplicate_of = seen.mark_series(frame.get_column("lc_normalized"), first_row)
+    key = dedupe_key(frame.get_column("lc_normalized"), dedupe)
+    duplicate_of = seen.mark_series(key, first_row)
     return frame.with_columns(lc_duplicate_of=duplicate_of, _dup=duplicate_of != "")
 
 

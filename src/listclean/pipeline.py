@@ -45,6 +45,7 @@ from listclean.fastpath import (
     DuplicateIndex,
     PlannedDuplicates,
     apply_network,
+    dedupe_key,
     finish,
     offline_frame,
     tally_columns,
@@ -385,7 +386,7 @@ class AnnotateRun:
 
     def columns(self, emails: pl.Series) -> dict[str, pl.Series]:
         frame, _ = offline_frame(emails, self.checker, self.memo.get, _flags_text)
-        frame = with_duplicates(frame, DuplicateIndex(), 1)
+        frame = with_duplicates(frame, DuplicateIndex(), 1, self.settings.dedupe)
         if not self.settings.offline:
             _check_home(self.settings.home)
             cache = Cache(self.settings) if self.settings.use_cache else None
@@ -462,6 +463,7 @@ def _first_pass(
     tally: Tally,
     progress: ProgressCallback,
     spool: Path,
+    dedupe: str = "casefold",
 ) -> tuple[PlannedDuplicates, Iterator[pl.DataFrame]]:
     """For a big list: compute every batch's offline verdicts, keep them in temporary files and
     find the duplicates; the returned iterator gives the batches' frames back, in order.
@@ -479,7 +481,7 @@ def _first_pass(
             frame, messages = offline_frame(src.email_series(batch), checker, memo.get, _flags_text)
             memo.clear()
             tally.syntax_messages.update(messages)
-            collector.add(frame.get_column("lc_normalized"), row)
+            collector.add(dedupe_key(frame.get_column("lc_normalized"), dedupe), row)
             path = Path(tmp.name) / f"frame-{number}.arrow"
             frame.write_ipc(path)
             paths.append(path)
@@ -678,10 +680,13 @@ def _verify(
         timings: dict[str, float] = {}
         egress = new_egress()
         manifest["egress"] = egress
-        writer = csvio.Writer(output, src.out_separator, settings.output_format, spool=spool)
+        style = {"bom": src.bom, "crlf": src.crlf, "encoding": src.out_encoding}
+        writer = csvio.Writer(
+            output, src.out_separator, settings.output_format, spool=spool, **style
+        )
         split = None
         if settings.split_dir is not None:
-            split = csvio.SplitWriter(settings.split_dir, src.out_separator, spool=spool)
+            split = csvio.SplitWriter(settings.split_dir, src.out_separator, spool=spool, **style)
         network = NetworkStage(settings, egress, notes, cache, progress, log) if networked else None
         spilled: Iterator[pl.DataFrame] | None = None
         try:
@@ -699,7 +704,7 @@ def _verify(
             if src.lines > settings.prepass_rows:  # a big list: two passes, bounded memory
                 with _timed(timings, "check_s"):
                     seen, spilled = _first_pass(
-                        src, batch_rows, checker, memo, tally, progress, spool
+                        src, batch_rows, checker, memo, tally, progress, spool, settings.dedupe
                     )
             for chunk in _chunks(src.batches(batch_rows), chunk_rows):
                 with _timed(timings, "check_s"):
@@ -711,7 +716,8 @@ def _verify(
                             frame, messages = offline_frame(
                                 src.email_series(batch), checker, memo.get, _flags_text
                             )
-                        frames.append((with_duplicates(frame, seen, row), messages))
+                        frame = with_duplicates(frame, seen, row, settings.dedupe)
+                        frames.append((frame, messages))
                         row += batch.height
                 if network is not None:
                     with _timed(timings, "dns_s"):

@@ -31,6 +31,7 @@ class Settings:
     allow_test_domains: bool = False
     disposable_list: Path | None = None
     allow_list: Path | None = None
+    dedupe: str = "casefold"  # exact | casefold | provider (fastpath.dedupe_key)
     # network
     offline: bool = False
     nameservers: tuple[str, ...] = ()
