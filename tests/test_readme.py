@@ -40,3 +40,45 @@ def test_lab_example_as_written(testbed: str, tmp_path: Path) -> None:
     for address, (_, reason) in rows.items():
         assert address.endswith(".lab.test") or reason in ("disposable", "invalid_syntax")
     assert not list((ROOT / "examples").glob("lab.verified*"))
+
+
+def _exit_codes() -> dict[int, str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text.split("\n## Exit codes", 1)[1].split("\n## ", 1)[0]
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\| (\d+) \| (.*) \|$", table, re.M)}
+
+
+def test_exit_code_table(tmp_path: Path) -> None:
+    """Every code in the README's table is what listclean returns in that case."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    table = _exit_codes()
+    assert set(table) == {0, 1, 2, 130}
+    src = tmp_path / "l.csv"
+    src.write_text("email\nann@example.com\n")
+    assert run_cli("verify", str(src), "--offline", "-o", "-").returncode == 0
+    assert run_cli("verify", str(tmp_path / "missing.csv"), "--offline").returncode == 1
+    assert run_cli("verify", str(src), "--no-such-flag").returncode == 2
+    assert run_cli("verify", str(src), "--smtp-timeout", "nan").returncode == 2
+    assert run_cli("verify", str(src), "--resume").returncode == 2  # nothing to resume
+    # 130: interrupted (SIGINT or SIGTERM) while reading a list from a pipe that stays open
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "listclean", "verify", "-", "--offline", "-o", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(os.environ),
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(b"email\nann@example.com\n")
+        proc.stdin.flush()
+        time.sleep(1.5)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, (sig, err)
+        assert out == b"" and b"Traceback" not in err

@@ -91,6 +91,10 @@ class Pending:
                 copy_into(self.tmp, str(self.path))
                 self.tmp.unlink()
             else:
+                # the same mode as the output CSV: what the umask gives a new file
+                mask = os.umask(0)
+                os.umask(mask)
+                os.chmod(self.tmp, 0o666 & ~mask)
                 os.replace(self.tmp, self.path)
         except BaseException:
             self.abort()
@@ -199,7 +203,8 @@ def render_html(report: dict[str, Any]) -> str:
     counts = report["counts"]
     rows = counts["rows"]
     status = list(counts["status"].items())
-    reasons = list(counts["reason"].items())[:10]
+    reasons = list(counts["reason"].items())  # every reason: a rare one matters most
+    flags = list(counts.get("flags", {}).items())
     domains = [(d["domain"], d["rows"]) for d in counts["top_domains"][:10]]
     mx = [(m["mx"], m["rows"]) for m in counts.get("top_mx", [])[:10]]
     accept_all = counts["reason"].get("accept_all", 0)
@@ -248,7 +253,8 @@ text-align: left; vertical-align: top; }}
 <b id="catchall-share">{share}</b>.</p>
 <div class="stats">{status_cells}</div>
 <h2>Statuses</h2>{_bars(status, rows, SVG_COLORS)}
-<h2>Top reasons</h2>{_bars(reasons, rows)}
+<h2>Reasons</h2>{_bars(reasons, rows)}
+<h2>Flags</h2>{_bars(flags, rows) if flags else "<p>No row has a flag.</p>"}
 <h2>Top domains</h2>{_bars(domains, rows)}
 <h2>Top MX hosts</h2>{_bars(mx, rows) if mx else "<p>No MX hosts (offline run).</p>"}
 <h2>Unknown and unchecked addresses: what to do</h2>
