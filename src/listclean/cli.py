@@ -34,6 +34,7 @@ class DedupeMode(StrEnum):
 class OutputFormat(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
+    xlsx = "xlsx"
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -321,6 +322,13 @@ Column = Annotated[
         help="Name of the email column (default: detected).", callback=_text_option("--column")
     ),
 ]
+Sheet = Annotated[
+    str | None,
+    typer.Option(
+        help="The sheet of an .xlsx input to read (default: the first).",
+        callback=_text_option("--sheet"),
+    ),
+]
 Delimiter = Annotated[
     str | None, typer.Option(help="Field delimiter: , ; | or tab (default: detected).")
 ]
@@ -423,7 +431,11 @@ def verify(
     column: Column = None,
     output_format: Annotated[
         OutputFormat,
-        typer.Option("--format", help="Output format: csv, or jsonl (one object a row)."),
+        typer.Option(
+            "--format",
+            help="Output format: csv, jsonl (one object a row) or xlsx (default: xlsx for an "
+            ".xlsx input or output name, else csv).",
+        ),
     ] = OutputFormat.csv,
     html: Annotated[
         Path | None,
@@ -435,6 +447,7 @@ def verify(
     ] = None,
     delimiter: Delimiter = None,
     encoding: Encoding = "utf-8",
+    sheet: Sheet = None,
     offline: Offline = False,
     allow_test_domains: AllowTestDomains = False,
     allow_private_mx: AllowPrivateMx = False,
@@ -496,6 +509,7 @@ def verify(
         column=column,
         delimiter=delimiter,
         output_format=output_format.value,
+        sheet=sheet,
         split_dir=split,
         html_path=html,
         encoding=encoding,

@@ -167,9 +167,12 @@ def open_source(
     delimiter: str | None = None,
     column: str | None = None,
     tmpdir: Path | None = None,
+    sheet: str | None = None,
 ) -> Source:
     """Validate and prepare an input (a path or "-" for stdin)."""
     name = display_name(path)
+    if path != "-" and is_workbook(path):
+        return _open_workbook(path, sheet=sheet, column=column, tmpdir=tmpdir)
     try:
         codec = codecs.lookup(encoding)
     except LookupError:
@@ -317,6 +320,62 @@ def open_source(
             with contextlib.suppress(OSError):
                 spool_path.unlink()
         raise
+    return src
+
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def is_workbook(path: str) -> bool:
+    return Path(path).suffix.lower() in WORKBOOK_SUFFIXES
+
+
+def _open_workbook(
+    path: str, *, sheet: str | None, column: str | None, tmpdir: Path | None
+) -> Source:
+    """An Excel workbook: one sheet (the first, or ``sheet``) read by Polars' calamine engine
+    (fastexcel), every cell as text, spooled as a private UTF-8 CSV that the usual reader
+    takes from there. The first row goes through the same header detection as a CSV's."""
+    name = display_name(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file; check the path") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
+    try:
+        frame = pl.read_excel(
+            io.BytesIO(data),
+            engine="calamine",
+            sheet_name=sheet,
+            sheet_id=None if sheet else 1,
+            has_header=False,
+            infer_schema_length=0,
+            raise_if_empty=False,
+        )
+    except Exception as exc:  # noqa: BLE001 - fastexcel raises its own types; one message
+        first = (str(exc).strip().splitlines() or ["unreadable"])[0][:200]
+        where = f" has no sheet {sheet!r} or" if sheet else ""
+        raise InputError(
+            f"{name}{where} cannot be read as an Excel workbook ({first}); "
+            "save it again from Excel or LibreOffice, or export it as CSV"
+        ) from None
+    if frame.height == 0:
+        raise InputError(f"{name}: the sheet is empty; give a sheet with a header row")
+    frame = frame.select(pl.all().cast(pl.String).fill_null(""))
+    tmpdir = tmpdir if tmpdir is not None else spool_dir(default_home())
+    fd, tmp = tempfile.mkstemp(prefix=spool_name("in"), suffix=".csv", dir=tmpdir)
+    os.close(fd)
+    try:
+        frame.write_csv(tmp, include_header=False, line_terminator="\n")
+        src = open_source(tmp, delimiter=",", column=column, tmpdir=tmpdir)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    src.name, src.spool = name, Path(tmp)
+    src.sha256, src.size = hashlib.sha256(data).hexdigest(), len(data)
+    src.bom = src.crlf = False
     return src
 
 
@@ -718,19 +777,23 @@ class Writer:
         self.newline = "\r\n" if crlf and fmt == "csv" else "\n"
         self.utf16 = encoding == "utf-16" and fmt == "csv"
         self.started = False
+        self.xlsx = fmt == "xlsx"  # rows go to a CSV spool, made a workbook in prepare()
         self.names: list[str] = []
         self.digest = hashlib.sha256()
         self.rows = 0
         # stdout, a device, a FIFO, /dev/...: written directly on publish, never renamed over
-        self.direct = dest == "-" or is_special(dest)
-        directory = Path(".") if self.direct else (Path(dest).parent or Path("."))
-        if not self.direct and not directory.is_dir():
+        special = dest == "-" or is_special(dest)
+        self.target_dir = None if special else (Path(dest).parent or Path("."))
+        directory = Path(".") if special else (Path(dest).parent or Path("."))
+        if not special and not directory.is_dir():
             raise OutputError(f"output directory {directory} does not exist; create it first")
-        if not self.direct and Path(dest).is_dir():
+        if not special and Path(dest).is_dir():
             raise OutputError(f"{dest} is a directory; give a file name for the output")
-        if not self.direct:
+        if not special:
             _remove_orphans(directory)
-        elif spool is None:
+        # a workbook is built from a CSV spool at the end; the rows spool in LISTCLEAN_HOME
+        self.direct = special or self.xlsx
+        if self.direct and spool is None:
             spool = spool_dir(default_home())
         try:
             fd, tmp = tempfile.mkstemp(
@@ -799,8 +862,37 @@ class Writer:
         except OSError as exc:
             self.abort()
             raise _write_error(self.dest, exc) from None
+        if self.xlsx:
+            self._to_workbook()
         self.prepared = True
         return self.digest.hexdigest()
+
+    def _to_workbook(self) -> None:
+        """The CSV spool as an .xlsx beside the destination (every cell as text, values as
+        read), with xlsxwriter through Polars; the digest becomes the workbook's."""
+        directory = self.target_dir
+        try:
+            frame = pl.read_csv(
+                self.tmp,
+                has_header=False,
+                infer_schema=False,
+                quote_char='"',
+                raise_if_empty=False,
+            )
+            fd, book = tempfile.mkstemp(
+                prefix=f".listclean-{os.getpid()}-" if directory else spool_name("out"),
+                suffix=".tmp",
+                dir=directory if directory else self.tmp.parent,
+            )
+            os.close(fd)
+            frame.write_excel(book, include_header=False, worksheet="listclean", autofit=False)
+        except OSError as exc:
+            self.abort()
+            raise _write_error(self.dest, exc) from None
+        self.tmp.unlink()
+        self.tmp = Path(book)
+        self.direct = directory is None
+        self.digest = hashlib.sha256(self.tmp.read_bytes())
 
     def publish(self) -> None:
         """Rename into place (or copy to stdout / the device)."""

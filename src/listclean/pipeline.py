@@ -120,7 +120,16 @@ def default_output(input_path: str, fmt: str = "csv") -> str:
     if input_path == "-":
         return "-"
     p = Path(input_path)
+    if fmt == "csv" and csvio.is_workbook(input_path):
+        fmt = "xlsx"  # a workbook in, a workbook out
     return str(p.with_name(f"{p.stem}.verified.{fmt}"))
+
+
+def output_format(output: str, settings: Settings) -> str:
+    """--format, or xlsx when the output is named .xlsx."""
+    if settings.output_format == "csv" and output != "-" and csvio.is_workbook(output):
+        return "xlsx"
+    return settings.output_format
 
 
 def default_report(output: str) -> Path | None:
@@ -655,6 +664,7 @@ def _verify(
         delimiter=settings.delimiter,
         column=settings.column,
         tmpdir=spool,
+        sheet=settings.sheet,
     )
     manifest["input"] = {"path": src.name, "sha256": src.sha256, "bytes": src.size}
     networked = not settings.offline
@@ -682,7 +692,7 @@ def _verify(
         manifest["egress"] = egress
         style = {"bom": src.bom, "crlf": src.crlf, "encoding": src.out_encoding}
         writer = csvio.Writer(
-            output, src.out_separator, settings.output_format, spool=spool, **style
+            output, src.out_separator, output_format(output, settings), spool=spool, **style
         )
         split = None
         if settings.split_dir is not None:

@@ -34,7 +34,11 @@ RCPT_S = 0.1  # per recipient, pipelined batches over a ~100 ms round trip
 
 def make_plan(input_path: str, settings: Settings) -> dict[str, Any]:
     src = csvio.open_source(
-        input_path, encoding=settings.encoding, delimiter=settings.delimiter, column=settings.column
+        input_path,
+        encoding=settings.encoding,
+        delimiter=settings.delimiter,
+        column=settings.column,
+        sheet=settings.sheet,
     )
     memo = Memo(build_checker(settings))
     rows = 0

@@ -24,7 +24,8 @@ class Settings:
     column: str | None = None
     delimiter: str | None = None
     encoding: str = "utf-8"
-    output_format: str = "csv"  # csv | jsonl
+    output_format: str = "csv"  # csv | jsonl | xlsx (xlsx also when the output is named .xlsx)
+    sheet: str | None = None  # the workbook sheet to read (default: the first)
     split_dir: Path | None = None
     html_path: Path | None = None
     # offline checks
