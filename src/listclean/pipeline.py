@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import gc
 import getpass
 import hashlib
@@ -762,8 +763,7 @@ def _verify(
             if split is not None:
                 split.abort()
             raise
-        if cache is not None:
-            cache.store.end_run(manifest["run_id"], "done")
+        registered = cache is not None  # marked done once everything is published
     except KeyboardInterrupt:
         if cache is not None:
             cache.flush()
@@ -835,6 +835,8 @@ def _verify(
             if html_path is not None:
                 pending.append(Pending(html_path, render_html(report), spool))
         except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise csvio._write_error("the report", exc) from None
             raise OutputError(
                 f"cannot write the report: {exc.strerror or exc}; nothing was written"
             ) from None
@@ -844,8 +846,19 @@ def _verify(
             try:
                 item.publish()
             except OSError as exc:
+                if exc.errno == errno.ENOSPC:
+                    raise csvio._write_error("the report", exc) from None
                 raise OutputError(f"cannot write the report: {exc.strerror or exc}") from None
         writer.publish()  # last: stdout cannot be taken back
+        if registered:
+            # only now is the run over: until here, --resume can take it up again
+            from listclean.store import Store
+
+            store = Store(settings.home)
+            try:
+                store.end_run(manifest["run_id"], "done")
+            finally:
+                store.close()
     except BaseException:
         manifest["state"] = "failed"
         for item in pending:

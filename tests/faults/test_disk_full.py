@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import run_cli
+from ..conftest import read_csv, run_cli
 
 
 @pytest.fixture
@@ -76,3 +76,36 @@ def test_disk_full_offline(tmp_path: Path, small_disk: Path) -> None:
     assert proc.returncode == 1
     assert "disk full" in proc.stderr.decode()
     assert list(small_disk.iterdir()) == []
+
+
+def test_disk_full_at_the_report_then_resume(
+    tmp_path: Path, small_disk: Path, testbed: str
+) -> None:
+    """The output fits, its report does not: nothing is published, and --resume finishes."""
+    src = tmp_path / "l.csv"
+    src.write_text("email\nann@good.lab.test\nbob@good.lab.test\n")
+    filler = small_disk / "filler"
+    out = small_disk / "out.csv"
+    args = [
+        "verify",
+        str(src),
+        "-o",
+        str(out),
+        "--allow-test-domains",
+        "--allow-private-mx",
+        "--nameserver",
+        testbed,
+        "--helo",
+        "probe.lab.test",
+    ]
+    home = tmp_path / "home"
+    # leave room for the output (~400 bytes) but not for the report and HTML (~10 kB)
+    filler.write_bytes(b"x" * (256 * 1024 - 8 * 1024))
+    proc = run_cli(*args, env={"LISTCLEAN_HOME": str(home)})
+    assert proc.returncode == 1, proc.stderr
+    assert b"disk full" in proc.stderr and b"--resume" in proc.stderr
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
+    filler.unlink()
+    proc = run_cli(*args, "--resume", env={"LISTCLEAN_HOME": str(home)})
+    assert proc.returncode == 0, proc.stderr
+    assert len(read_csv(out)) == 3
