@@ -671,7 +671,6 @@ def plan(
     import json
 
     from listclean.plan import make_plan
-    from listclean.safety import neutralise_cell
 
     settings = Settings(
         column=column,
@@ -696,13 +695,42 @@ def plan(
     if json_out or not sys.stdout.isatty():
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
-    for key, value in result.items():
-        if isinstance(value, list):
-            typer.echo(f"{key}:")
-            for item in value:
-                typer.echo(f"  {neutralise_cell(str(item))}")
-        else:
-            typer.echo(f"{key}: {neutralise_cell(str(value))}")
+    from rich.console import Console
+
+    Console().print(_plan_table(result))
+
+
+def _plan_lines(value: Any) -> list[str]:
+    """A plan value as lines of text: a dict as "key: value", a list one item a line."""
+    if isinstance(value, dict):
+        out: list[str] = []
+        for key, item in value.items():
+            lines = _plan_lines(item)
+            out.append(f"{key}: {lines[0] if len(lines) == 1 else ''}".rstrip())
+            if len(lines) > 1:
+                out.extend(f"  {line}" for line in lines)
+        return out or [""]
+    if isinstance(value, list):
+        return [
+            "  ".join(str(v) for v in item.values()) if isinstance(item, dict) else str(item)
+            for item in value
+        ] or [""]
+    return [str(value)]
+
+
+def _plan_table(plan: dict[str, Any]) -> Any:
+    """`listclean plan` on a terminal: one Rich table, every value escaped."""
+    from rich.table import Table
+
+    from listclean.safety import for_terminal
+
+    table = Table(title="listclean plan (nothing was probed)", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in plan.items():
+        lines = "\n".join(for_terminal(line) for line in _plan_lines(value))
+        table.add_row(for_terminal(key.replace("_", " ")), lines)
+    return table
 
 
 cache_app = typer.Typer(help="What listclean keeps in LISTCLEAN_HOME: see it, delete it.")
