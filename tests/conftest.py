@@ -66,3 +66,15 @@ def testbed() -> str:
 
     start_testbed()
     return DNS
+
+
+def lab_args(dns: str) -> list[str]:
+    """The options every networked run against a lab on loopback needs."""
+    return [
+        "--allow-test-domains",
+        "--allow-private-mx",
+        "--nameserver",
+        dns,
+        "--helo",
+        "probe.lab.test",
+    ]

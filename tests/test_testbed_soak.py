@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import read_csv, run_cli
+from .conftest import lab_args, read_csv, run_cli
 
 MIXED = (
     ["ann@good.lab.test", "nobody@good.lab.test", "full@good.lab.test", "gone@good.lab.test"]
@@ -30,21 +30,7 @@ MIXED = (
 
 
 def _args(src: Path, out: Path, dns: str, *extra: str) -> list[str]:
-    return [
-        "verify",
-        str(src),
-        "-o",
-        str(out),
-        "--allow-test-domains",
-        "--allow-private-mx",
-        "--nameserver",
-        dns,
-        "--helo",
-        "probe.lab.test",
-        "--greylist-delay",
-        "0.5",
-        *extra,
-    ]
+    return ["verify", str(src), "-o", str(out), *lab_args(dns), "--greylist-delay", "0.5", *extra]
 
 
 @pytest.mark.slow

@@ -133,20 +133,24 @@ def check_private(path: Path) -> None:
     _check_private(path, info)
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Atomically replace a private file: a 0600 temp file beside it, renamed into place."""
+def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write a private file whole: a 0600 temp file beside it, fsynced, then renamed over
+    ``path`` or, with ``exclusive``, linked to it (FileExistsError when it exists: a racing
+    writer made it first). A reader never sees half a file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        if exclusive:
+            os.link(tmp, path)
+        else:
+            os.replace(tmp, path)
+    finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ makes the cache unreadable, not wrong: lookups simply miss.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import os
@@ -23,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from listclean.errors import ConfigError
-from listclean.store import ensure_home, open_private
+from listclean.store import ensure_home, open_private, write_private
 
 KEY_FILE = "key"
 
@@ -47,20 +46,11 @@ def load_master_key(home: Path) -> bytes:
         # Made whole in a private temp file, then linked into place: a run starting at the
         # same moment sees either no key or the complete key, never half of one.
         fresh = secrets.token_bytes(32)
-        tmp = home / f".key.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-        fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(fresh)
-                out.flush()
-                os.fsync(out.fileno())
-            os.link(tmp, path)
-            return fresh
+            write_private(path, fresh, exclusive=True)
         except FileExistsError:
             continue  # another run made it first: use theirs
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        return fresh
     raise ConfigError(f"cannot create the key {path}; check LISTCLEAN_HOME")
 
 

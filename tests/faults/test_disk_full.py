@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import read_csv, run_cli
+from ..conftest import lab_args, read_csv, run_cli
 
 
 @pytest.fixture
@@ -86,18 +86,7 @@ def test_disk_full_at_the_report_then_resume(
     src.write_text("email\nann@good.lab.test\nbob@good.lab.test\n")
     filler = small_disk / "filler"
     out = small_disk / "out.csv"
-    args = [
-        "verify",
-        str(src),
-        "-o",
-        str(out),
-        "--allow-test-domains",
-        "--allow-private-mx",
-        "--nameserver",
-        testbed,
-        "--helo",
-        "probe.lab.test",
-    ]
+    args = ["verify", str(src), "-o", str(out), *lab_args(testbed)]
     home = tmp_path / "home"
     # leave room for the output (~400 bytes) but not for the report and HTML (~10 kB)
     filler.write_bytes(b"x" * (256 * 1024 - 8 * 1024))
