@@ -120,6 +120,8 @@ class Raw:
         drop_on: Callable[[str], bool] | None = None,
     ) -> None:
         self.reply_delay = reply_delay  # seconds before every reply (a tarpit)
+        self.peers: list[str] = []  # the client address of every connection
+        self.allow_peers: set[str] | None = None  # others are reset at once (port 25 "blocked")
         self.drop_on = drop_on  # drop the connection when this RCPT address arrives
         self.rcpt = rcpt or (lambda a: "250 2.1.5 OK")
         self.banner, self.banner_delay = banner, banner_delay
@@ -152,6 +154,13 @@ class Raw:
             writer.transport.abort()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")[0]
+        self.peers.append(peer)
+        if self.allow_peers is not None and peer not in self.allow_peers:
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            return
         self.sessions += 1
         self.writers.add(writer)
         if self.reset:

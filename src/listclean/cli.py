@@ -400,6 +400,64 @@ HostBudget = Annotated[
         callback=_seconds(7 * 86_400),
     ),
 ]
+
+
+def _proxies(values: list[str] | None) -> list[str] | None:
+    from listclean.probes.egress import EgressError, parse_proxy
+
+    for value in values or []:
+        try:
+            parse_proxy(value)
+        except EgressError as exc:
+            raise _usage(str(exc)) from None
+    return values
+
+
+def _routes(values: list[str] | None) -> list[str] | None:
+    from listclean.probes.egress import EgressError, parse_route
+
+    for value in values or []:
+        try:
+            parse_route(value)
+        except EgressError as exc:
+            raise _usage(str(exc)) from None
+    return values
+
+
+def _source_address(value: str | None) -> str | None:
+    import ipaddress
+
+    if value is None:
+        return value
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise _usage(f"{value!r} is not an IP address of this machine") from None
+    return value
+
+
+ProxyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--proxy",
+        help="SOCKS5 proxy for SMTP, socks5://[user:pass@]host:port (repeatable: used in "
+        "rotation). DNS stays local: the proxy is asked for the IP.",
+        callback=_proxies,
+    ),
+]
+RouteOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--route",
+        help="Per-provider route SUFFIX=PROXY (or SUFFIX=direct) for MX hosts ending with "
+        "SUFFIX, e.g. outlook.com=socks5://127.0.0.1:1080 (repeatable).",
+        callback=_routes,
+    ),
+]
+SourceAddress = Annotated[
+    str | None,
+    typer.Option(help="Bind outbound SMTP to this local IP address.", callback=_source_address),
+]
 NoCache = Annotated[
     bool,
     typer.Option("--no-cache", metavar=" ", help="Neither read nor write the cache for this run."),
@@ -467,6 +525,9 @@ def verify(
     mail_from: MailFrom = "",
     greylist_delay: GreylistDelay = 180.0,
     host_budget: HostBudget = 900.0,
+    proxy: ProxyOpt = None,
+    route: RouteOpt = None,
+    source_address: SourceAddress = None,
     no_starttls: Annotated[
         bool,
         typer.Option("--no-starttls", metavar=" ", help="Do not upgrade SMTP sessions to TLS."),
@@ -528,6 +589,9 @@ def verify(
         smtp_concurrency=max(1, smtp_concurrency),
         greylist_delay=max(0.0, greylist_delay),
         host_budget=host_budget,
+        proxies=tuple(proxy or ()),
+        routes=tuple(route or ()),
+        source_address=source_address,
         starttls=not no_starttls,
         home=default_home(),
         use_cache=not no_cache,
@@ -584,6 +648,9 @@ def check(
     dns_timeout: DnsTimeout = 5.0,
     greylist_delay: GreylistDelay = 180.0,
     host_budget: HostBudget = 900.0,
+    proxy: ProxyOpt = None,
+    route: RouteOpt = None,
+    source_address: SourceAddress = None,
     allow_test_domains: AllowTestDomains = False,
     allow_private_mx: AllowPrivateMx = False,
     no_cache: NoCache = False,
@@ -608,6 +675,9 @@ def check(
         dns_timeout=dns_timeout,
         greylist_delay=greylist_delay,
         host_budget=host_budget,
+        proxies=tuple(proxy or ()),
+        routes=tuple(route or ()),
+        source_address=source_address,
         allow_test_domains=allow_test_domains,
         allow_private_mx=allow_private_mx,
         use_cache=not no_cache,

@@ -62,6 +62,7 @@ from listclean.probes.dns import (
     system_nameservers,
     without_private,
 )
+from listclean.probes.egress import Egress as Routes
 from listclean.probes.smtp import Probe, Prober, SmtpConfig, Target
 from listclean.report import Pending, Tally, json_text, render_html
 from listclean.settings import Settings
@@ -232,6 +233,7 @@ class NetworkStage:
             greylist_delay=settings.greylist_delay,
             greylist_retries=settings.greylist_retries,
             host_budget=settings.host_budget,
+            routes=Routes.from_options(settings.proxies, settings.routes, settings.source_address),
             starttls=settings.starttls,
         )
         return Prober(config, warn=self.notes.append)
@@ -329,6 +331,7 @@ class NetworkStage:
             self.egress["smtp_sessions"] = prober.egress.sessions
             self.egress["rcpt_commands"] = prober.egress.rcpt
             self.egress["tls_sessions"] = prober.egress.tls
+            self.egress["routes"] = dict(prober.egress.routes)  # labels: never credentials
             if cache is not None:
                 cache.flush()
             for host, why in prober.cut_off.items():

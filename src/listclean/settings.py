@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,9 @@ class Settings:
     greylist_delay: float = 180.0
     greylist_retries: int = 2
     starttls: bool = True
+    proxies: tuple[str, ...] = ()  # socks5:// URLs for SMTP, in rotation (probes/egress.py)
+    routes: tuple[str, ...] = ()  # SUFFIX=PROXY|direct rules, per MX host
+    source_address: str | None = None  # bind outbound SMTP to this local address
     host_budget: float = 900.0  # seconds one MX host may take in a run (slow/tarpit breaker)
     # store
     home: Path = field(default_factory=default_home)
@@ -69,6 +73,9 @@ class Settings:
         """The settings as JSON-able values for reports and the audit log (no secrets)."""
         out: dict[str, object] = {}
         for key, value in asdict(self).items():
+            if key in ("proxies", "routes"):
+                # proxy credentials never reach a report or the audit log
+                value = tuple(re.sub(r"//[^/@]*@", "//***@", v) for v in value)
             if isinstance(value, Path):
                 value = str(value)
             elif isinstance(value, tuple):

@@ -46,6 +46,8 @@ from listclean.checks.replies import (
 )
 from listclean.model import Reason
 from listclean.probes.dns import MxHost
+from listclean.probes.egress import Egress as Routes
+from listclean.probes.egress import Proxy, RouteDown, label, open_socket
 from listclean.safety import UnsafeValue, check_helo, check_mail_from, check_wire_line
 
 MAX_LINE = 4096  # bytes in one reply line (RFC 5321 §4.5.3.1.5 allows 512)
@@ -105,6 +107,7 @@ class SmtpConfig:
     starttls: bool = True
     backoff: float = BACKOFF_BASE
     host_budget: float = HOST_BUDGET
+    routes: Routes = field(default_factory=Routes)  # direct, or SOCKS5 proxies per MX host
 
     def __post_init__(self) -> None:
         # Defence in depth: the CLI validates these too, but a library caller may not.
@@ -118,17 +121,26 @@ class Egress:
     rcpt: int = 0
     tls: int = 0
     hosts: set[str] = field(default_factory=set)
+    routes: dict[str, int] = field(default_factory=dict)  # route label -> sessions
 
 
 class SmtpFailure(Exception):
     """A session-level failure: the connection, the banner, or the server's behaviour."""
 
-    def __init__(self, reason: Reason, text: str = "", code: int = 0, connect: bool = False):
+    def __init__(
+        self,
+        reason: Reason,
+        text: str = "",
+        code: int = 0,
+        connect: bool = False,
+        route: bool = False,
+    ):
         super().__init__(text)
         self.reason = reason
         self.text = text
         self.code = code
         self.connect = connect
+        self.route = route  # the proxy route is unusable: stop this host at once
         self.partial: list[tuple[int, str]] = []
 
 
@@ -151,7 +163,25 @@ class Connection:
         self.greeted = False  # a banner was read: later failures are mid-session
 
     @classmethod
-    async def open(cls, host: str, address: str, port: int, timeout: float) -> Connection:
+    async def open(
+        cls,
+        host: str,
+        address: str,
+        port: int,
+        timeout: float,
+        proxy: Proxy | None = None,
+        source: str | None = None,
+    ) -> Connection:
+        """Connect directly or through ``proxy``; RouteDown when the proxy cannot be used."""
+        if proxy is not None or source is not None:
+            sock, reason, text = await open_socket(address, port, timeout, proxy, source)
+            if sock is None:
+                assert reason is not None
+                raise SmtpFailure(
+                    reason, f"connect to {host} [{address}]:{port}: {text}", connect=True
+                )
+            reader, writer = await asyncio.open_connection(sock=sock, limit=MAX_LINE)
+            return cls(reader, writer, timeout, host)
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(address, port, limit=MAX_LINE), timeout
@@ -347,6 +377,7 @@ class Prober:
         self.connect_failed: set[str] = set()  # hosts whose connection timed out
         self.connect_ok: set[str] = set()
         self.cut_off: dict[str, str] = {}  # MX host -> why its remaining addresses were cut
+        self.routes_down: dict[str, str] = {}  # route label -> why no connection can use it
         self.port25_blocked = False
         self.connecting = 0  # connection attempts in flight
         self._sem: asyncio.Semaphore | None = None
@@ -412,6 +443,16 @@ class Prober:
                 "marked unknown/smtp_unreachable"
             )
 
+    def route_down(self, route: str, why: str) -> None:
+        """A proxy cannot be used: said once; every host routed through it stops."""
+        if route in self.routes_down:
+            return
+        self.routes_down[route] = why
+        self.warn(
+            f"{why}: SMTP through it is stopped, and the addresses routed through it are "
+            "marked unknown/smtp_unreachable"
+        )
+
     async def run(self, groups: Iterable[tuple[tuple[MxHost, ...], list[Target]]]) -> None:
         self._sem = asyncio.Semaphore(self.config.concurrency)
         await asyncio.gather(*(HostWorker(self, hosts, targets).run() for hosts, targets in groups))
@@ -432,6 +473,8 @@ class HostWorker:
         self.rate_strikes = 0
         self.worked = False  # a session with this host got as far as EHLO
         self.reconnects = 0
+        self.choices = prober.config.routes.choices(self.name)  # used in rotation
+        self.session_no = 0
         self.timeouts = 0  # sessions that ended in a timeout (circuit breaker)
         self.slow_sessions = 0  # sessions ended because every reply was slow
         self.started = time.monotonic()
@@ -520,13 +563,27 @@ class HostWorker:
     async def _connect(self) -> Connection:
         """Hosts in preference order; fall over to the next on refusal or timeout."""
         failure: SmtpFailure | None = None
+        proxy = self.choices[self.session_no % len(self.choices)]
+        self.session_no += 1
+        route = label(proxy)
+        if route in self.prober.routes_down:
+            raise SmtpFailure(Reason.SMTP_UNREACHABLE, self.prober.routes_down[route], route=True)
         for host in self.hosts:
             for address in host.addresses:
                 self.prober.connecting += 1
                 try:
                     conn = await Connection.open(
-                        host.name, address, self.config.port, self.config.timeout
+                        host.name,
+                        address,
+                        self.config.port,
+                        self.config.timeout,
+                        proxy,
+                        self.config.routes.source_address,
                     )
+                except RouteDown as exc:
+                    self.prober.connecting -= 1
+                    self.prober.route_down(route, exc.message)
+                    raise SmtpFailure(Reason.SMTP_UNREACHABLE, exc.message, route=True) from None
                 except SmtpFailure as exc:
                     self.prober.connecting -= 1
                     failure = exc
@@ -538,6 +595,7 @@ class HostWorker:
                 self.prober.note_connect(host.name, ok=True)
                 self.prober.egress.sessions += 1
                 self.prober.egress.hosts.add(host.name)
+                self.prober.egress.routes[route] = self.prober.egress.routes.get(route, 0) + 1
                 try:
                     code, lines = await conn.reply()
                     conn.greeted = True
@@ -569,6 +627,12 @@ class HostWorker:
     async def _session_failed(self, exc: SmtpFailure) -> None:
         self._note_timeout(exc)
         probe = Probe(exc.reason, str(exc.code or ""), sanitize_reply(exc.text), self.name)
+        if exc.route:
+            # the proxy cannot be used: another proxy of the rotation may still be
+            if any(label(p) not in self.prober.routes_down for p in self.choices):
+                return
+            self.stopped = probe
+            return
         if exc.reason is Reason.RATE_LIMITED:
             self.rate_strikes += 1
             if self.rate_strikes > RATE_LIMIT_RETRIES:
