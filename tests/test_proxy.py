@@ -229,3 +229,27 @@ def test_postfix_sees_the_proxy(testbed: str, tmp_path: Path) -> None:
     finally:
         proxy.kill()
         proxy.wait(5)
+
+
+def test_plan_shows_the_egress_plan(env: Env, tmp_path: Path) -> None:
+    src = tmp_path / "l.csv"
+    src.write_text("email\nu1@a.test\nu2@b.test\n")
+    proc = run_cli(
+        "plan",
+        str(src),
+        "--json",
+        *lab_args(env.dns.address),
+        "--smtp-port",
+        str(env.lab.port),
+        "--route",
+        f"example-cloud.test={env.url(OPEN_PROXY)}",
+        "--proxy",
+        f"socks5://127.0.6.9:{env.port}",
+    )
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert plan["helo"] == "probe.lab.test"
+    assert plan["port25"][env.url(OPEN_PROXY)]["outbound_smtp"] == "works"
+    assert plan["port25"][f"socks5://127.0.6.9:{env.port}"]["outbound_smtp"].startswith(
+        "proxy unusable"
+    )

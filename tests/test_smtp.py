@@ -391,7 +391,7 @@ def test_plan_probes_no_mailbox(env: Env, tmp_path: Path) -> None:
     assert plan["to_probe"] == 120 and plan["settled_by_dns"] == {"invalid_domain": 1}
     assert plan["top_mx"][0] == {"mx": "mx.users.test", "addresses": 120}
     assert plan["smtp_sessions_estimate"] == 1
-    assert plan["port25"]["outbound_smtp"] == "works"
+    assert plan["port25"]["direct"]["outbound_smtp"] == "works"
     assert len(users.rcpts) == rcpts_before  # no RCPT was sent
 
 
@@ -412,4 +412,4 @@ def test_plan_reports_blocked_port(env: Env, tmp_path: Path) -> None:
         "1",
     )
     plan = json.loads(proc.stdout)
-    assert plan["port25"]["outbound_smtp"].startswith("looks blocked")
+    assert plan["port25"]["direct"]["outbound_smtp"].startswith("looks blocked")

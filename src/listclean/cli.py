@@ -732,6 +732,10 @@ def plan(
     smtp_concurrency: SmtpConcurrency = 20,
     allow_test_domains: AllowTestDomains = False,
     allow_private_mx: AllowPrivateMx = False,
+    helo: Helo = "",
+    proxy: ProxyOpt = None,
+    route: RouteOpt = None,
+    source_address: SourceAddress = None,
 ) -> None:
     """Size up a list before probing: rows, unique addresses, MX providers, sessions, time,
     and whether outbound SMTP works here. No mailbox is probed.
@@ -755,6 +759,10 @@ def plan(
         smtp_concurrency=max(1, smtp_concurrency),
         allow_test_domains=allow_test_domains,
         allow_private_mx=allow_private_mx,
+        helo=helo,
+        proxies=tuple(proxy or ()),
+        routes=tuple(route or ()),
+        source_address=source_address,
         home=default_home(),
         use_cache=False,
     )

@@ -17,8 +17,10 @@ from listclean import csvio
 from listclean.checks.replies import provider_unverifiable
 from listclean.checks.verdict import apply_dns, needs_dns
 from listclean.model import Reason
-from listclean.pipeline import Memo, build_checker, resolve_domains
+from listclean.pipeline import Memo, build_checker, default_helo, resolve_domains
 from listclean.probes.dns import MxHost
+from listclean.probes.egress import Egress as Routes
+from listclean.probes.egress import Proxy, RouteDown, label
 from listclean.probes.smtp import (
     ADDRESSES_PER_PARALLEL_SESSION,
     MAX_RCPT_PER_SESSION,
@@ -107,6 +109,7 @@ def make_plan(input_path: str, settings: Settings) -> dict[str, Any]:
             "probe_time_estimate_s": round(seconds, 1),
             "estimate_assumes": f"{SESSION_SETUP_S}s per session set-up, {RCPT_S}s per recipient,"
             f" {settings.smtp_per_host} sessions per host, {settings.smtp_concurrency} in all",
+            "helo": settings.helo or default_helo(),
             "port25": asyncio.run(_port_check([hosts_of[k] for k, _ in biggest[:3]], settings)),
         }
     )
@@ -120,20 +123,43 @@ def _probe_placeholder(domain: str) -> Any:
 
 
 async def _port_check(groups: list[tuple[MxHost, ...]], settings: Settings) -> dict[str, Any]:
-    """Banner and QUIT on up to three MX hosts: no MAIL, no RCPT."""
-    tried: list[dict[str, str]] = []
+    """The egress plan: for each route the biggest MX hosts would take (direct, or a SOCKS5
+    proxy), a banner and QUIT on up to three of them: no MAIL, no RCPT."""
+    routes = Routes.from_options(settings.proxies, settings.routes, settings.source_address)
+    by_route: dict[str, tuple[Proxy | None, list[MxHost]]] = {}
     for hosts in groups:
-        host = hosts[0]
+        for proxy in routes.choices(hosts[0].name):
+            by_route.setdefault(label(proxy), (proxy, []))[1].append(hosts[0])
+    plan: dict[str, Any] = {}
+    for name, (proxy, hosts) in by_route.items():
+        plan[name] = await _banner_check(hosts, proxy, routes.source_address, settings)
+    if not plan:
+        return {"direct": {"outbound_smtp": "not checked (no MX host to try)", "tried": []}}
+    return plan
+
+
+async def _banner_check(
+    hosts: list[MxHost], proxy: Proxy | None, source: str | None, settings: Settings
+) -> dict[str, Any]:
+    tried: list[dict[str, str]] = []
+    for host in hosts[:3]:
         if not host.addresses:
             continue
         try:
             conn = await Connection.open(
-                host.name, host.addresses[0], settings.smtp_port, min(settings.smtp_timeout, 10)
+                host.name,
+                host.addresses[0],
+                settings.smtp_port,
+                min(settings.smtp_timeout, 10),
+                proxy,
+                source,
             )
             code, _ = await conn.reply()
             await conn.close()
             tried.append({"host": host.name, "result": f"banner {code}"})
             return {"outbound_smtp": "works", "tried": tried}
+        except RouteDown as exc:
+            return {"outbound_smtp": f"proxy unusable: {exc.message}", "tried": tried}
         except SmtpFailure as exc:
             tried.append({"host": host.name, "result": exc.text})
     if not tried:
