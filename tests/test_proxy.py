@@ -177,6 +177,8 @@ def test_routes_per_provider_and_rotation(env: Env, tmp_path: Path) -> None:
     assert set(env.b.peers[before_b:]) == {OPEN_PROXY, SECOND_PROXY}  # both, in rotation
     assert set(env.a.peers[before_a:]) == {"127.0.6.7"}  # direct, from --source-address
     assert set(report["egress"]["routes"]) == {env.url(OPEN_PROXY), env.url(SECOND_PROXY), "direct"}
+    assert report["egress"]["mx_routes"]["mx.a.test"] == "direct"  # also in the audit log
+    assert report["egress"]["mx_routes"]["mx.b.example-cloud.test"].startswith("socks5://")
 
 
 @pytest.mark.parametrize(

@@ -332,6 +332,7 @@ class NetworkStage:
             self.egress["rcpt_commands"] = prober.egress.rcpt
             self.egress["tls_sessions"] = prober.egress.tls
             self.egress["routes"] = dict(prober.egress.routes)  # labels: never credentials
+            self.egress["mx_routes"] = dict(sorted(prober.egress.mx_routes.items()))
             if cache is not None:
                 cache.flush()
             for host, why in prober.cut_off.items():

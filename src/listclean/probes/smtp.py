@@ -122,6 +122,7 @@ class Egress:
     tls: int = 0
     hosts: set[str] = field(default_factory=set)
     routes: dict[str, int] = field(default_factory=dict)  # route label -> sessions
+    mx_routes: dict[str, str] = field(default_factory=dict)  # MX host -> route label
 
 
 class SmtpFailure(Exception):
@@ -596,6 +597,7 @@ class HostWorker:
                 self.prober.egress.sessions += 1
                 self.prober.egress.hosts.add(host.name)
                 self.prober.egress.routes[route] = self.prober.egress.routes.get(route, 0) + 1
+                self.prober.egress.mx_routes[host.name] = route
                 try:
                     code, lines = await conn.reply()
                     conn.greeted = True
