@@ -7,19 +7,21 @@ replies.provider_unverifiable), kept as the oracle the vectorised path is compar
 
 from __future__ import annotations
 
-from listclean.safety import neutralise_cell
-
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
+from listclean.checks.providers import provider_of
 from listclean.checks.replies import provider_unverifiable
+from listclean.checks.score import score
 from listclean.checks.verdict import apply_dns, apply_smtp
 from listclean.fastpath import DuplicateIndex
-from listclean.model import Reason, Result, status_of
+from listclean.model import Flag, Reason, Result, status_of
 from listclean.pipeline import Memo, _flags_text
 from listclean.probes.dns import DomainInfo
 from listclean.probes.smtp import Probe
 from listclean.report import Tally
+from listclean.safety import neutralise_cell
 
 
 def annotate(
@@ -45,6 +47,12 @@ def annotate(
     tally.domains.update(r.normalized.rpartition("@")[2] for r in results if r.normalized)
     tally.syntax_messages.update(r.detail for r in results if r.detail and not r.normalized)
     tally.mx.update(r.mx for r in results if r.mx)
+    providers = [getattr(lookup, "provider", {}).get(r.domain, "") for r in results]
+    tally.providers.update(zip(providers, statuses, strict=True))
+    stamps = [getattr(lookup, "checked_at", {}).get(r.normalized, "") for r in results]
+    if any(stamps):
+        found = [s for s in stamps if s] + tally.checked
+        tally.checked = [min(found), max(found)]
     return {
         "lc_status": statuses,
         "lc_reason": reasons,
@@ -55,6 +63,11 @@ def annotate(
         "lc_smtp_code": [r.smtp_code for r in results],
         "lc_smtp_reply": [neutralise_cell(r.smtp_reply) for r in results],
         "lc_duplicate_of": duplicate_of,
+        "lc_provider": providers,
+        "lc_score": [
+            "" if (v := score(r.reason, Flag.ROLE in r.flags)) is None else str(v) for r in results
+        ],
+        "lc_checked_at": [getattr(lookup, "checked_at", {}).get(r.normalized, "") for r in results],
     }
 
 
@@ -71,6 +84,7 @@ def with_network(
         info = infos.get(result.domain)
         if info is None:
             return result
+        lookup.provider[result.domain] = provider_of(info.mx)  # type: ignore[attr-defined]
         result = apply_dns(result, info.reason, info.mx)
         if result.reason is not Reason.NOT_PROBED:
             return result
@@ -79,6 +93,9 @@ def with_network(
         probe = probes.get(result.normalized)
         if probe is None:
             return result
+        if probe.at:
+            stamp = datetime.fromtimestamp(probe.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            lookup.checked_at[result.normalized] = stamp  # type: ignore[attr-defined]
         return apply_smtp(
             result,
             probe.reason,
@@ -88,4 +105,6 @@ def with_network(
             catchall.get(result.domain, False),
         )
 
+    lookup.provider = {}  # type: ignore[attr-defined]
+    lookup.checked_at = {}  # type: ignore[attr-defined]
     return lookup

@@ -10,6 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from listclean.checks.lists import DomainLists
+from listclean.checks.providers import provider_of
 from listclean.checks.replies import provider_unverifiable
 from listclean.checks.verdict import OfflineChecker
 from listclean.fastpath import (
@@ -198,7 +199,11 @@ def test_network_merge_equals_per_row(
         normalized = memo.get(cells[i % len(cells)]).normalized
         if normalized:
             probes[normalized] = Probe(
-                reason, "250" if reason is Reason.ACCEPTED else "550", f"reply {i}", host
+                reason,
+                "250" if reason is Reason.ACCEPTED else "550",
+                f"reply {i}",
+                host,
+                at=1_700_000_000.0 + 3600 * i,
             )
     slow_tally, fast_tally = Tally(), Tally()
     expected = annotate(
@@ -216,6 +221,7 @@ def test_network_merge_equals_per_row(
             "dns_mx": [infos[d].mx for d in known],
             "unverifiable": [provider_unverifiable(infos[d].mx) for d in known],
             "accept_all": [catchall.get(d, False) for d in known],
+            "provider": [provider_of(infos[d].mx) for d in known],
         },
         schema=DOMAIN_SCHEMA,
     )

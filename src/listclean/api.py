@@ -102,6 +102,9 @@ def check(addresses: Iterable[str], *, settings: Settings | None = None) -> list
                 mx=row["lc_mx"],
                 smtp_code=row["lc_smtp_code"],
                 smtp_reply=row["lc_smtp_reply"],
+                provider=row["lc_provider"],
+                score=int(row["lc_score"]) if row["lc_score"] else None,
+                checked_at=row["lc_checked_at"],
             )
         )
     return results

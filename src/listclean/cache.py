@@ -70,7 +70,9 @@ class Cache:
             reply = self.vault.unseal(stored.reply)
             if reply is None:
                 continue
-            out[ids[key_id]] = Probe(Reason(stored.reason), stored.code, reply, stored.host)
+            out[ids[key_id]] = Probe(
+                Reason(stored.reason), stored.code, reply, stored.host, at=stored.decided
+            )
         self.reused += len(out)
         return out
 
@@ -84,7 +86,7 @@ class Cache:
                 probe.code,
                 self.vault.seal(probe.reply),
                 probe.host,
-                time.time(),
+                probe.at or time.time(),
             )
         )
         if (

@@ -33,7 +33,7 @@ import polars as pl
 
 from listclean.errors import InputError, OutputError
 from listclean.files import copy_into, is_special, spool_dir, spool_name
-from listclean.model import LC_COLUMNS
+from listclean.model import LC_COLUMNS, LC_COLUMNS_V01
 from listclean.settings import default_home
 
 CHUNK = 1 << 20
@@ -576,8 +576,12 @@ def _describe(
     # Re-verifying a listclean output replaces listclean's own columns, and only when the file
     # is recognisably one (its header ends with every lc_ column, in order). Any other column
     # is the user's, whatever its name (an input "lc_email" is kept value for value).
-    ours = has_header and tuple(header[-len(LC_COLUMNS) :]) == LC_COLUMNS
-    keep = [i for i in range(width) if not (ours and i >= width - len(LC_COLUMNS))]
+    ours = 0
+    for columns in (LC_COLUMNS, LC_COLUMNS_V01):  # this version's, or 0.1's nine
+        if has_header and tuple(header[-len(columns) :]) == columns:
+            ours = len(columns)
+            break
+    keep = [i for i in range(width) if not (ours and i >= width - ours)]
     if not keep:
         raise InputError(f"{name}: every column is an lc_ column; give the original list")
     # (open_source removes the spool if this fails)

@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from listclean.checks.lists import role_locals
+from listclean.checks.score import BASE, NO_SCORE, ROLE_PENALTY
 from listclean.checks.syntax import SPECIAL_TLDS
 from listclean.checks.verdict import DNS_FINAL, OfflineChecker
 from listclean.model import LC_COLUMNS, Flag, Reason, Result, status_of
@@ -370,6 +371,8 @@ def offline_frame(
         "lc_smtp_code": empty,
         "lc_smtp_reply": empty,
         "lc_duplicate_of": empty,
+        "lc_provider": empty,
+        "lc_checked_at": empty,
         "_domain": vec.get_column("_domain"),
     }
     if slow_rows:
@@ -398,6 +401,7 @@ DOMAIN_SCHEMA = {
     "dns_mx": pl.String,
     "unverifiable": pl.Boolean,  # a provider whose servers accept every RCPT
     "accept_all": pl.Boolean,  # the catch-all test accepted a random address
+    "provider": pl.String,  # checks/providers.py, from the MX host ("" unknown)
 }
 PROBE_SCHEMA = {
     "lc_normalized": pl.String,
@@ -405,6 +409,7 @@ PROBE_SCHEMA = {
     "p_code": pl.String,
     "p_reply": pl.String,
     "p_host": pl.String,
+    "p_at": pl.String,  # ISO 8601 UTC time of the deciding probe
 }
 _DNS_FINAL = sorted(r.value for r in DNS_FINAL)
 UNDECIDED = [Reason.NOT_PROBED.value, Reason.DISPOSABLE.value]
@@ -433,6 +438,9 @@ def apply_network(frame: pl.DataFrame, domains: pl.DataFrame, probes: pl.DataFra
         .with_columns(
             lc_reason=pl.when(needs & (final | ~keep)).then("dns_reason").otherwise(reason),
             lc_mx=pl.when(needs).then("dns_mx").otherwise("lc_mx"),
+            lc_provider=pl.when(known)
+            .then(pl.col("provider").fill_null(""))
+            .otherwise("lc_provider"),
         )
     )
     undecided = known & (reason == Reason.NOT_PROBED.value)
@@ -457,6 +465,7 @@ def apply_network(frame: pl.DataFrame, domains: pl.DataFrame, probes: pl.DataFra
                 lc_smtp_code=pl.when(probed).then("p_code").otherwise("lc_smtp_code"),
                 lc_smtp_reply=pl.when(probed).then("p_reply").otherwise("lc_smtp_reply"),
                 lc_mx=pl.when(probed & (pl.col("p_host") != "")).then("p_host").otherwise("lc_mx"),
+                lc_checked_at=pl.when(probed).then("p_at").otherwise("lc_checked_at"),
             )
             .drop(PROBE_SCHEMA.keys() - {"lc_normalized"})
         )
@@ -464,6 +473,7 @@ def apply_network(frame: pl.DataFrame, domains: pl.DataFrame, probes: pl.DataFra
 
 
 _STATUS_OF = {r.value: status_of(r).value for r in Reason}
+_BASE_SCORE = {r.value: (None if r in NO_SCORE else BASE.get(r, 40)) for r in Reason}
 
 
 NEUTRALISED = ("lc_normalized", "lc_suggestion", "lc_mx", "lc_smtp_reply")
@@ -476,6 +486,15 @@ def finish(frame: pl.DataFrame) -> dict[str, pl.Series]:
         # and no leading = + - @ a spreadsheet would run (values from the list and from DNS).
         *(neutralise_expr(name) for name in NEUTRALISED),
         lc_status=pl.col("lc_reason").replace_strict(_STATUS_OF, return_dtype=pl.String),
+        lc_score=(
+            pl.col("lc_reason").replace_strict(_BASE_SCORE, return_dtype=pl.Int64)
+            - pl.when(pl.col("_flags").str.contains(rf"(^|;){Flag.ROLE.value}(;|$)"))
+            .then(pl.lit(ROLE_PENALTY))
+            .otherwise(pl.lit(0))
+        )
+        .clip(0, 100)
+        .cast(pl.String)
+        .fill_null(""),
         lc_flags=pl.concat_str(
             pl.when(pl.col("_flags") != "").then("_flags"),
             pl.when("_accept_all").then(pl.lit(Flag.ACCEPT_ALL.value)),
@@ -506,6 +525,17 @@ def tally_columns(tally: Tally, columns: dict[str, pl.Series], messages: list[st
     mx = columns["lc_mx"]
     for value, count in mx.filter(mx != "").value_counts().iter_rows():
         tally.mx[value] += count
+    stamps = columns["lc_checked_at"].filter(columns["lc_checked_at"] != "")
+    if len(stamps):
+        low, high = stamps.min(), stamps.max()
+        tally.checked = (
+            [min(tally.checked[0], low), max(tally.checked[1], high)]
+            if tally.checked
+            else [low, high]
+        )
+    pairs = pl.DataFrame({"p": columns["lc_provider"], "s": columns["lc_status"]})
+    for provider, status, count in pairs.group_by("p", "s").len().iter_rows():
+        tally.providers[(provider, status)] += count
     tally.syntax_messages.update(messages)
 
 

@@ -83,7 +83,11 @@ LC_COLUMNS: tuple[str, ...] = (
     "lc_smtp_code",
     "lc_smtp_reply",
     "lc_duplicate_of",
+    "lc_provider",
+    "lc_score",
+    "lc_checked_at",
 )
+LC_COLUMNS_V01 = LC_COLUMNS[:9]  # what listclean 0.1 wrote: re-verifying its output replaces them
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,9 @@ class Result:
     mx: str = ""
     smtp_code: str = ""
     smtp_reply: str = ""
+    provider: str = ""  # lc_provider: recognised from the MX host ("" unknown)
+    score: int | None = field(default=None, compare=False)  # lc_score (None: invalid syntax)
+    checked_at: str = field(default="", compare=False)  # lc_checked_at: the deciding probe
     detail: str = field(default="", compare=False)  # human message for the report
     domain: str = field(default="", compare=False)  # A-label domain, what DNS is asked for
 

@@ -35,6 +35,7 @@ import polars as pl
 from listclean import __version__, audit, csvio
 from listclean.cache import Cache
 from listclean.checks.lists import DomainLists, disposable_version, read_domain_file
+from listclean.checks.providers import provider_of
 from listclean.checks.replies import provider_unverifiable, sanitize_reply
 from listclean.checks.verdict import OfflineChecker
 from listclean.errors import ConfigError, ListcleanError, OutputError
@@ -216,6 +217,7 @@ class NetworkStage:
                 "dns_mx": [infos[d].mx for d in domains],
                 "unverifiable": [provider_unverifiable(infos[d].mx) for d in domains],
                 "accept_all": [catchall.get(d, False) for d in domains],
+                "provider": [provider_of(infos[d].mx) for d in domains],
             },
             schema=DOMAIN_SCHEMA,
         )
@@ -366,7 +368,8 @@ def _undecided_catchall(accepted: Probe, last: Probe | None) -> Probe:
         reason = last.reason
     detail = f": {last.code} {last.reply}".rstrip() if last is not None else ""
     reply = sanitize_reply(f"accepted, but the catch-all test got no final answer{detail}")
-    return Probe(reason, last.code if last is not None else "", reply, accepted.host)
+    code = last.code if last is not None else ""
+    return Probe(reason, code, reply, accepted.host, at=accepted.at)
 
 
 def new_egress() -> dict[str, Any]:
@@ -516,6 +519,13 @@ def _first_pass(
     return seen, frames()
 
 
+def _iso(epoch: float) -> str:
+    """UTC, ISO 8601 to the second ("" when unknown)."""
+    if not epoch:
+        return ""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _probe_frame(probes: dict[str, Probe]) -> pl.DataFrame:
     keys = list(probes)
     return pl.DataFrame(
@@ -525,6 +535,7 @@ def _probe_frame(probes: dict[str, Probe]) -> pl.DataFrame:
             "p_code": [probes[k].code for k in keys],
             "p_reply": [probes[k].reply for k in keys],
             "p_host": [probes[k].host for k in keys],
+            "p_at": [_iso(probes[k].at) for k in keys],
         },
         schema=PROBE_SCHEMA,
     )

@@ -26,6 +26,8 @@ class Tally:
     domains: Counter[str] = field(default_factory=Counter)
     syntax_messages: Counter[str] = field(default_factory=Counter)
     mx: Counter[str] = field(default_factory=Counter)
+    providers: Counter[tuple[str, str]] = field(default_factory=Counter)  # (provider, status)
+    checked: list[str] = field(default_factory=list)  # [oldest, newest] lc_checked_at
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +38,23 @@ class Tally:
             "top_domains": [{"domain": d, "rows": n} for d, n in _ranked(self.domains, TOP)],
             "syntax_messages": dict(_ranked(self.syntax_messages, TOP)),
             "top_mx": [{"mx": m, "rows": n} for m, n in _ranked(self.mx, TOP)],
+            "providers": self._providers(),
+            # the age range of the probes behind the verdicts (cache reuse shows here)
+            "checked_at": (
+                {"oldest": self.checked[0], "newest": self.checked[1]} if self.checked else None
+            ),
+        }
+
+    def _providers(self) -> dict[str, dict[str, int]]:
+        """Rows per provider and status, biggest provider first ("" is no known provider)."""
+        totals: Counter[str] = Counter()
+        for (provider, _), n in self.providers.items():
+            totals[provider] += n
+        return {
+            provider: {
+                s.value: self.providers.get((provider, s.value), 0) for s in Status
+            }
+            for provider, _ in _ranked(totals)
         }
 
 
@@ -214,6 +233,18 @@ def render_html(report: dict[str, Any]) -> str:
         for r, n in counts["reason"].items()
         if r in ADVICE
     )
+    providers = counts.get("providers", {})
+    if providers:
+        head = "".join(f"<th>{escape(s.value)}</th>" for s in Status)
+        body = "".join(
+            f"<tr><td>{escape(p or '(not recognised)')}</td>"
+            + "".join(f"<td>{n.get(s.value, 0):,}</td>" for s in Status)
+            + "</tr>"
+            for p, n in providers.items()
+        )
+        providers_table = f"<table><tr><th>provider</th>{head}</tr>{body}</table>"
+    else:
+        providers_table = "<p>No provider recognised (offline run).</p>"
     manifest = report.get("manifest", {})
     egress = report.get("egress", {})
     facts = [
@@ -224,6 +255,11 @@ def render_html(report: dict[str, Any]) -> str:
         ("output SHA-256", report["output"]["sha256"]),
         ("rows in / out", f"{report['input']['rows']:,} / {report['output']['rows']:,}"),
         ("duration", f"{report['run']['duration_s']:.2f} s"),
+        *(
+            [("verdicts probed", f"{checked['oldest']} to {checked['newest']} (UTC)")]
+            if (checked := counts.get("checked_at"))
+            else []
+        ),
         ("listclean", report["listclean_version"]),
         *((f"egress: {k}", f"{v:,}" if isinstance(v, int) else str(v)) for k, v in egress.items()),
     ]
@@ -256,6 +292,7 @@ text-align: left; vertical-align: top; }}
 <h2>Reasons</h2>{_bars(reasons, rows)}
 <h2>Flags</h2>{_bars(flags, rows) if flags else "<p>No row has a flag.</p>"}
 <h2>Top domains</h2>{_bars(domains, rows)}
+<h2>Providers</h2>{providers_table}
 <h2>Top MX hosts</h2>{_bars(mx, rows) if mx else "<p>No MX hosts (offline run).</p>"}
 <h2>Unknown and unchecked addresses: what to do</h2>
 <table><tr><th>reason</th><th>rows</th><th>what to do</th></tr>{unknown_rows}</table>

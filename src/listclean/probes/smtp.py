@@ -35,7 +35,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from listclean.checks.replies import (
     GREYLIST_WORDS,
@@ -92,6 +92,7 @@ class Probe:
     code: str = ""
     reply: str = ""
     host: str = ""
+    at: float = field(default=0.0, compare=False)  # when it was decided (UTC epoch seconds)
 
 
 @dataclass(frozen=True)
@@ -388,6 +389,8 @@ class Prober:
         if target.catchall_probe:
             self._catchall_result(target.domain, probe)
             return
+        if not probe.at:
+            probe = replace(probe, at=time.time())
         self.results[target.key] = probe
         if self.on_result is not None:
             self.on_result(target.key, probe)
