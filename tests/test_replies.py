@@ -31,8 +31,9 @@ ROWS = [
         "Microsoft 365",
         550,
         "5.4.1 Recipient address rejected: Access denied. AS(201806281) [DB5EUR03FT012.eop]",
-        Reason.SMTP_ERROR,
-    ),  # DBEB policy text, not a statement that the mailbox is missing
+        Reason.MAILBOX_NOT_FOUND,
+    ),  # Directory-Based Edge Blocking: the recipient is not in the tenant (learn.microsoft.com,
+    # "Fix email delivery issues for error code 5.4.1 in Exchange Online"; #14)
     (
         "Outlook.com",
         550,
@@ -155,8 +156,8 @@ ROWS = [
         "bad sender",
         553,
         "5.1.8 <verify@example.test>: Sender address rejected: Domain not found",
-        Reason.SMTP_ERROR,
-    ),
+        Reason.SENDER_REJECTED,
+    ),  # about our MAIL FROM, never the mailbox (#14: the new sender_rejected reason)
     ("command unrecognized", 500, "5.5.1 Error: command not recognized", Reason.SMTP_ERROR),
 ]
 

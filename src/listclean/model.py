@@ -38,6 +38,7 @@ class Reason(StrEnum):
     GREYLISTED = "greylisted"
     RATE_LIMITED = "rate_limited"
     IP_BLOCKED = "ip_blocked"
+    SENDER_REJECTED = "sender_rejected"
     PROVIDER_UNVERIFIABLE = "provider_unverifiable"
     SMTP_ERROR = "smtp_error"
     PRIVATE_MX = "private_mx"

@@ -177,6 +177,8 @@ ADVICE = {
     "were decided are reused from the cache).",
     "rate_limited": "The server limited us. Re-run later; lower --smtp-per-host.",
     "ip_blocked": "The server rejects this machine's IP (blocklist). Probe from another IP.",
+    "sender_rejected": "The server refused our sender identity (EHLO name or MAIL FROM): set "
+    "--helo to this machine's resolvable name and --mail-from to an address of your domain.",
     "provider_unverifiable": "This provider accepts every address at RCPT time: only sending "
     "can tell. Treat as deliverable-but-unconfirmed.",
     "smtp_error": "The server answered in a way that says nothing about the mailbox.",

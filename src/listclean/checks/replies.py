@@ -28,7 +28,9 @@ BLOCKED = re.compile(
     r"\bblocked\b|poor reputation|bad reputation|low reputation|reputation of|"
     r"client host rejected|not allowed to send|banned|listed (at|on|in)|"
     r"ip(v4|v6)? (address )?.*(rejected|refused|blocked)|access denied.*\bip\b|"
-    r"too much spam|service unavailable; client",
+    r"too much spam|service unavailable; client|"
+    r"cannot find your (reverse )?hostname|reverse (dns|hostname)|\bptr\b|"
+    r"unsolicited mail originating from your ip",
     re.IGNORECASE,
 )
 RATE = re.compile(
@@ -56,11 +58,24 @@ NOT_FOUND = re.compile(
     r"unrouteable address|undeliverable address|address rejected: user|"
     r"is not a valid mailbox|not our customer|no longer (exists|here)|"
     r"recipient not found|user not found|bad recipient|not a known user|"
-    r"unknown in (relay|local|virtual) recipient table",
+    r"unknown in (relay|local|virtual) recipient table|"
+    r"doesn't have an? [\w.-]+ account|not our user|no mailbox here",
     re.IGNORECASE,
 )
+# One mailbox receiving too much mail (Gmail, support.google.com/a/answer/3726730): about
+# that mailbox's rate, not its existence, nor our IP: retried when 4xx, unknown when 5xx.
+MAILBOX_RATE = re.compile(r"receiving mail (at a rate|too quickly)", re.IGNORECASE)
+# RFC 7372 / Gmail: the sender failed authentication (5.7.23 SPF, 5.7.25 PTR is about the IP,
+# so not here, 5.7.26 unauthenticated, 5.7.27 SPF/DKIM alignment)
+SENDER_AUTH_CODES = ("5.7.23", "5.7.26", "5.7.27", "4.7.23", "4.7.26", "4.7.27")
+SENDER_AUTH = re.compile(r"sender is unauthenticated|sender verif", re.IGNORECASE)
 GREYLIST_WORDS = re.compile(r"gr[ea]y ?list", re.IGNORECASE)  # the server names greylisting
-SENDER = re.compile(r"sender address|sender domain|mail from", re.IGNORECASE)
+SENDER = re.compile(
+    r"sender address|sender domain|mail from|sender verify|sender verification|"
+    r"sender is unauthenticated|\bspf\b|helo command rejected|invalid helo|bad helo|"
+    r"helo name",
+    re.IGNORECASE,
+)
 GREYLIST = re.compile(
     r"grey ?list|gray ?list|try again later|please (try again|retry)|retry (later|in)|"
     r"temporar(il)?y (deferred|rejected|unavailable|blocked)|deferred|come back later",
@@ -101,24 +116,31 @@ def classify(code: int, text: str, address: str = "") -> Reason:
         return Reason.ACCEPTED if code in (250, 251) else Reason.SMTP_ERROR
     if code == 421 or RATE.search(text):
         return Reason.RATE_LIMITED  # RFC 5321 §4.2.3: 421 = service closing the channel
+    if enhanced in SENDER_AUTH_CODES or SENDER_AUTH.search(text):
+        return Reason.SENDER_REJECTED  # authentication of our sender (SPF, DMARC): not our IP
     if BLOCKED.search(text):
         return Reason.IP_BLOCKED
     if enhanced.endswith(".2.2") or FULL.search(text) or (code == 552 and not enhanced):
         return Reason.MAILBOX_FULL  # RFC 3463 X.2.2 mailbox full
+    if enhanced in ("5.1.7", "5.1.8", "4.1.7", "4.1.8") or SENDER.search(text):
+        return Reason.SENDER_REJECTED  # our HELO or MAIL FROM: says nothing of the mailbox
     if klass == 4:
         if enhanced in ("4.2.0", "4.7.1", "4.7.0") or GREYLIST.search(text) or code in (450, 451):
             return Reason.GREYLISTED
         return Reason.SMTP_ERROR
     if klass == 5:
-        if enhanced in ("5.1.7", "5.1.8") or SENDER.search(text):
-            return Reason.SMTP_ERROR  # our MAIL FROM was refused: says nothing of the mailbox
+        if MAILBOX_RATE.search(text):
+            return Reason.SMTP_ERROR  # a 5.2.1 about the rate, not a disabled mailbox
+        if enhanced == "5.4.1" and "access denied" in text.lower():
+            # Microsoft 365 directory-based edge blocking: the recipient is not in the tenant
+            return Reason.MAILBOX_NOT_FOUND
         if enhanced in ("5.1.1", "5.1.10"):
             return Reason.MAILBOX_NOT_FOUND  # RFC 3463 / RFC 7505: bad destination mailbox
         if enhanced.startswith("5.2.1") or DISABLED.search(text):
             return Reason.MAILBOX_DISABLED  # RFC 3463 X.2.1 mailbox disabled
         if subject == "1":
             return Reason.MAILBOX_NOT_FOUND  # X.1.x addressing status (5.1.8: bad *sender*)
-        if code in (550, 551, 553) and NOT_FOUND.search(text):
+        if code in (511, 550, 551, 553) and NOT_FOUND.search(text):
             return Reason.MAILBOX_NOT_FOUND
         if code == 554 and not enhanced and NOT_FOUND.search(text):
             return Reason.MAILBOX_NOT_FOUND
@@ -126,7 +148,7 @@ def classify(code: int, text: str, address: str = "") -> Reason:
 
 
 TEMPORARY = {Reason.GREYLISTED, Reason.SMTP_ERROR}
-HOST_LEVEL = {Reason.IP_BLOCKED, Reason.RATE_LIMITED}
+HOST_LEVEL = {Reason.IP_BLOCKED, Reason.RATE_LIMITED, Reason.SENDER_REJECTED}
 
 MAX_REPLY_CHARS = 200
 

@@ -21,6 +21,7 @@ BASE: dict[Reason, int] = {
     Reason.NOT_PROBED: 50,
     Reason.RATE_LIMITED: 50,
     Reason.IP_BLOCKED: 50,
+    Reason.SENDER_REJECTED: 50,
     Reason.SMTP_ERROR: 45,
     Reason.SMTP_TIMEOUT: 40,
     Reason.SMTP_UNREACHABLE: 35,

@@ -340,6 +340,10 @@ def _tls_context() -> ssl.SSLContext:
     return context
 
 
+# Replies about us (our IP, our sender identity) hold for every address of the host: stop it.
+STOPS_HOST = (Reason.IP_BLOCKED, Reason.SENDER_REJECTED)
+
+
 def _after_retries(probe: Probe) -> Probe:
     """A 4xx that outlived the greylist retries is no longer "greylisted" unless the server
     says so: it is a temporary server failure (rate limits are classified before this)."""
@@ -660,7 +664,7 @@ class HostWorker:
             probe = Probe(exc.reason, str(exc.code or ""), sanitize_reply(exc.text), self.name)
             for target in inflight:
                 self.prober.record(target, probe)
-            if exc.reason is Reason.IP_BLOCKED:
+            if exc.reason in STOPS_HOST:
                 self.stopped = probe
             else:
                 self.rate_strikes += 1
@@ -790,7 +794,7 @@ class HostWorker:
 
     async def _host_trouble(self, probe: Probe) -> None:
         """A blocklist reply stops the host; a rate limit backs off, then gives up."""
-        if probe.reason is Reason.IP_BLOCKED:
+        if probe.reason in STOPS_HOST:
             self.stopped = probe
             return
         self.rate_strikes += 1
