@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import EXAMPLES, read_csv, run_cli
+from .conftest import EXAMPLES, ROOT, read_csv, run_cli
 
 
 def chromium() -> str:
@@ -66,6 +66,12 @@ def test_html_report_in_a_real_browser(tmp_path: Path) -> None:
         check=True,
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    for section in ("<h2>Reasons</h2>", "<h2>Flags</h2>", "<h2>Providers</h2>"):
+        assert section in dom.stdout, section
+    # kept as a test artifact, for a person to look at (test-artifacts/ is git-ignored)
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shutil.copy(shot, artifacts / "html-report.png")
 
 
 def test_split_outputs(tmp_path: Path) -> None:

@@ -236,7 +236,7 @@ def render_html(report: dict[str, Any]) -> str:
         if r in ADVICE
     )
     providers = counts.get("providers", {})
-    if providers:
+    if any(providers):  # at least one recognised provider ("" is none)
         head = "".join(f"<th>{escape(s.value)}</th>" for s in Status)
         body = "".join(
             f"<tr><td>{escape(p or '(not recognised)')}</td>"
@@ -246,7 +246,7 @@ def render_html(report: dict[str, Any]) -> str:
         )
         providers_table = f"<table><tr><th>provider</th>{head}</tr>{body}</table>"
     else:
-        providers_table = "<p>No provider recognised (offline run).</p>"
+        providers_table = "<p>No provider recognised (an offline run, or self-hosted mail).</p>"
     manifest = report.get("manifest", {})
     egress = report.get("egress", {})
     facts = [
