@@ -78,3 +78,10 @@ def lab_args(dns: str) -> list[str]:
         "--helo",
         "probe.lab.test",
     ]
+
+
+def without_checked_at(rows: list[list[str]]) -> list[list[str]]:
+    """Every cell but lc_checked_at: a verdict reused from the cache keeps its probe's time,
+    so resume/re-run properties compare everything else (#13)."""
+    at = rows[0].index("lc_checked_at")
+    return [r[:at] + r[at + 1 :] for r in rows]

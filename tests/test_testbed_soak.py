@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import lab_args, read_csv, run_cli
+from .conftest import lab_args, read_csv, run_cli, without_checked_at
 
 MIXED = (
     ["ann@good.lab.test", "nobody@good.lab.test", "full@good.lab.test", "gone@good.lab.test"]
@@ -27,12 +27,6 @@ MIXED = (
     + [f"u{i:05d}@bulk.lab.test" for i in range(0, 600, 2)]
     + ["x@nullmx.lab.test", "x@nope.lab.test", "bob@pref.lab.test"]
 )
-
-
-def _cells(rows: list[list[str]]) -> list[list[str]]:
-    """Every cell but lc_checked_at: a verdict reused from the cache keeps its probe's time."""
-    at = rows[0].index("lc_checked_at")
-    return [r[:at] + r[at + 1 :] for r in rows]
 
 
 def _args(src: Path, out: Path, dns: str, *extra: str) -> list[str]:
@@ -49,7 +43,7 @@ def test_kill_and_resume_soak(tmp_path: Path, testbed: str) -> None:
     proc = run_cli(*_args(src, clean_out, testbed), env={"LISTCLEAN_HOME": str(tmp_path / "h0")})
     duration = time.monotonic() - t0
     assert proc.returncode == 0, proc.stderr
-    expected = _cells(read_csv(clean_out))
+    expected = without_checked_at(read_csv(clean_out))
     statuses = {r[3] for r in expected[1:]}
     stamps = [r[read_csv(clean_out)[0].index("lc_checked_at")] for r in read_csv(clean_out)[1:]]
     assert any(stamps) and all(s.endswith("Z") for s in stamps if s)  # probed rows have a time
@@ -74,4 +68,6 @@ def test_kill_and_resume_soak(tmp_path: Path, testbed: str) -> None:
             assert b"nothing to resume" in resumed.stderr, resumed.stderr
             again = run_cli(*_args(src, out, testbed), env={"LISTCLEAN_HOME": str(home)})
             assert again.returncode == 0, again.stderr
-        assert _cells(read_csv(out)) == expected, f"kill {n} at {when:.2f}s of {duration:.2f}s"
+        assert without_checked_at(read_csv(out)) == expected, (
+            f"kill {n} at {when:.2f}s of {duration:.2f}s"
+        )

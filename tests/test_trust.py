@@ -17,7 +17,7 @@ import pytest
 
 from listclean.vault import Vault, redact
 
-from .conftest import read_csv, run_cli
+from .conftest import read_csv, run_cli, without_checked_at
 
 N = 4000
 
@@ -89,7 +89,7 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path: Path, testbed: str)
     assert proc.returncode == 0, proc.stderr
     # the same output, cell for cell, but for lc_checked_at: a resumed verdict keeps the time
     # of the probe that decided it, before the kill
-    assert _without_time(read_csv(out)) == _without_time(read_csv(tmp_path / "clean.csv"))
+    assert without_checked_at(read_csv(out)) == without_checked_at(read_csv(tmp_path / "clean.csv"))
     assert not list(tmp_path.glob(".listclean-*"))  # the killed run's partial output is gone
     report = json.loads((tmp_path / "resumed.report.json").read_text())
     assert report["egress"]["addresses_from_cache"] >= kept
@@ -258,8 +258,3 @@ def test_vault_roundtrip_and_ids(tmp_path: Path) -> None:
     assert vault.unseal(sealed) == "550 <ann@example.com> unknown"
     assert vault.address_id("a@x.test") == Vault.open(tmp_path).address_id("a@x.test")
     assert Vault(b"\x01" * 32).unseal(sealed) is None
-
-
-def _without_time(rows: list[list[str]]) -> list[list[str]]:
-    at = rows[0].index("lc_checked_at")
-    return [r[:at] + r[at + 1 :] for r in rows]

@@ -402,26 +402,20 @@ HostBudget = Annotated[
 ]
 
 
-def _proxies(values: list[str] | None) -> list[str] | None:
-    from listclean.probes.egress import EgressError, parse_proxy
+def _each(parse_name: str) -> Any:
+    """A callback that checks every value of a repeatable option with an egress parser."""
 
-    for value in values or []:
-        try:
-            parse_proxy(value)
-        except EgressError as exc:
-            raise _usage(str(exc)) from None
-    return values
+    def check(values: list[str] | None) -> list[str] | None:
+        from listclean.probes import egress
 
+        for value in values or []:
+            try:
+                getattr(egress, parse_name)(value)
+            except egress.EgressError as exc:
+                raise _usage(str(exc)) from None
+        return values
 
-def _routes(values: list[str] | None) -> list[str] | None:
-    from listclean.probes.egress import EgressError, parse_route
-
-    for value in values or []:
-        try:
-            parse_route(value)
-        except EgressError as exc:
-            raise _usage(str(exc)) from None
-    return values
+    return check
 
 
 def _source_address(value: str | None) -> str | None:
@@ -442,7 +436,7 @@ ProxyOpt = Annotated[
         "--proxy",
         help="SOCKS5 proxy for SMTP, socks5://[user:pass@]host:port (repeatable: used in "
         "rotation). DNS stays local: the proxy is asked for the IP.",
-        callback=_proxies,
+        callback=_each("parse_proxy"),
     ),
 ]
 RouteOpt = Annotated[
@@ -451,7 +445,7 @@ RouteOpt = Annotated[
         "--route",
         help="Per-provider route SUFFIX=PROXY (or SUFFIX=direct) for MX hosts ending with "
         "SUFFIX, e.g. outlook.com=socks5://127.0.0.1:1080 (repeatable).",
-        callback=_routes,
+        callback=_each("parse_route"),
     ),
 ]
 SourceAddress = Annotated[

@@ -32,7 +32,7 @@ from typing import Any, BinaryIO, NoReturn
 import polars as pl
 
 from listclean.errors import InputError, OutputError
-from listclean.files import copy_into, is_special, spool_dir, spool_name
+from listclean.files import alive, copy_into, is_special, new_file_mode, spool_dir, spool_name
 from listclean.model import LC_COLUMNS, LC_COLUMNS_V01
 from listclean.settings import default_home
 
@@ -905,7 +905,7 @@ class Writer:
                 copy_into(self.tmp, self.dest)
                 self.tmp.unlink()
             else:
-                os.chmod(self.tmp, 0o666 & ~_umask())
+                os.chmod(self.tmp, new_file_mode())
                 os.replace(self.tmp, self.dest)
         except BrokenPipeError:
             self.abort()
@@ -989,21 +989,9 @@ def _remove_orphans(directory: Path) -> None:
             pid = int(path.name.split("-")[1])
         except (IndexError, ValueError):
             continue
-        if pid == os.getpid():
-            continue
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not alive(pid):
             with contextlib.suppress(OSError):
                 path.unlink()
-        except PermissionError:
-            continue  # another user's live process
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _write_error(dest: str, exc: OSError) -> OutputError:

@@ -66,7 +66,7 @@ def remove_orphans(spool: Path) -> None:
         if len(parts) < 3 or not parts[1].isdigit():
             continue
         pid = int(parts[1])
-        if pid == os.getpid() or _alive(pid):
+        if alive(pid):
             continue
         with contextlib.suppress(OSError):
             if entry.is_dir() and not entry.is_symlink():
@@ -75,7 +75,17 @@ def remove_orphans(spool: Path) -> None:
                 entry.unlink()
 
 
-def _alive(pid: int) -> bool:
+def new_file_mode() -> int:
+    """The mode a new regular file gets under the current umask (what outputs get)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def alive(pid: int) -> bool:
+    """Whether a process still exists (another user's counts as alive)."""
+    if pid == os.getpid():
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

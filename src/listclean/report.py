@@ -51,9 +51,7 @@ class Tally:
         for (provider, _), n in self.providers.items():
             totals[provider] += n
         return {
-            provider: {
-                s.value: self.providers.get((provider, s.value), 0) for s in Status
-            }
+            provider: {s.value: self.providers.get((provider, s.value), 0) for s in Status}
             for provider, _ in _ranked(totals)
         }
 
@@ -103,17 +101,14 @@ class Pending:
             raise
 
     def publish(self) -> None:
-        from listclean.files import copy_into
+        from listclean.files import copy_into, new_file_mode
 
         try:
             if self.direct:
                 copy_into(self.tmp, str(self.path))
                 self.tmp.unlink()
             else:
-                # the same mode as the output CSV: what the umask gives a new file
-                mask = os.umask(0)
-                os.umask(mask)
-                os.chmod(self.tmp, 0o666 & ~mask)
+                os.chmod(self.tmp, new_file_mode())  # the same mode as the output CSV
                 os.replace(self.tmp, self.path)
         except BaseException:
             self.abort()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -78,12 +79,8 @@ def parse_proxy(text: str) -> Proxy | None:
 
 
 def _safe(text: str) -> str:
-    """A proxy URL for a message: credentials replaced."""
-    parts = urlsplit(text)
-    if parts.username is None and parts.password is None:
-        return text
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    return f"{parts.scheme}://***@{netloc}"
+    """A proxy URL or route rule for a message: any credentials replaced, wherever they are."""
+    return re.sub(r"//[^/@\s]*@", "//***@", text)
 
 
 def parse_route(text: str) -> tuple[str, Proxy | None]:
