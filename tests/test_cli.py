@@ -175,3 +175,29 @@ def test_help_for_every_option() -> None:
 def test_usage_error_exit_2() -> None:
     proc = run_cli("verify", "x.csv", "--no-such-flag")
     assert proc.returncode == 2
+
+
+def test_no_value_placeholder_on_flags() -> None:
+    """A flag takes no value, so its help shows none: `--help <bool>` invited `--help true`,
+    which is rejected (#20 item 8). Every command and sub-command, flags included."""
+    import contextlib
+
+    from typer.testing import CliRunner
+
+    from listclean.cli import command
+
+    cmd = command()
+    paths: list[list[str]] = [[]]
+    for name, sub in cmd.commands.items():
+        paths.append([name])
+        paths.extend([name, inner] for inner in getattr(sub, "commands", {}))
+    runner = CliRunner()
+    for path in paths:
+        # in-process, on the very command main() runs (CliRunner.invoke would rebuild it)
+        with runner.isolation(env={"COLUMNS": "200"}) as (out, _err, _):
+            with contextlib.suppress(SystemExit):
+                cmd.main([*path, "--help"], prog_name="listclean")
+            text = out.getvalue().decode()
+        assert "--help" in text, path
+        assert "<bool>" not in text, path
+    assert len(paths) > 8  # verify, check, plan, config …, cache …, audit

@@ -985,6 +985,23 @@ def _sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops as cleanly as Ctrl-C
 
 
+def command() -> Any:
+    """The click command behind `app`, with every flag's help free of a value placeholder:
+    Typer shows `<bool>` beside `--help` and the completion flags, which take no value (#20)."""
+    cmd = typer.main.get_command(app)
+
+    def quiet(node: Any) -> None:
+        ctx = node.make_context(node.name or "listclean", [], resilient_parsing=True)
+        for param in [*node.params, node.get_help_option(ctx)]:
+            if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = " "
+        for sub in getattr(node, "commands", {}).values():
+            quiet(sub)
+
+    quiet(cmd)
+    return cmd
+
+
 def main() -> None:
     """The console entry point: every failure ends in one line on stderr and exit 1 or 2."""
     import signal
@@ -994,7 +1011,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, _sigterm)
     try:
-        code = app(standalone_mode=False)
+        code = command()(standalone_mode=False)
     except BrokenPipeError:  # e.g. `listclean verify x.csv -o - | head`
         sys.exit(0)
     except errors.NoArgsIsHelpError as exc:

@@ -81,8 +81,19 @@ class Source:
     bom: bool = False  # the input started with a UTF-8 BOM: so does the output
     crlf: bool = False  # the input's lines end in CRLF: so do the output's
     out_encoding: str = "utf-8"  # "utf-16" for Excel's "Unicode Text" input
-    lines: int = 0  # physical lines, a progress estimate
+    lines: int = 0  # physical lines (a quoted newline or a blank line is no record)
     _names: list[str] = field(default_factory=list)
+    _read: tuple[int, int, bool] = (0, 0, False)  # rows and bytes read so far, and whether all
+
+    def rows_estimate(self) -> int:
+        """The number of rows, for a progress bar: exact once batches() has read the whole
+        file, else the rows read so far scaled by the bytes left (physical lines before any
+        batch was read). Lines are not rows: a quoted cell may span lines, and blank lines
+        between records of a CSV are skipped (#20 item 8)."""
+        rows, done, finished = self._read
+        if finished or not done:
+            return rows if finished else self.lines
+        return max(rows, round(rows * self.size / done))
 
     @property
     def email_column(self) -> str:
@@ -105,8 +116,11 @@ class Source:
         target = min(target, MAX_RANGE)
         skip = int(self.has_header) + int(bool(self.preamble))
         dummy = self.separator.encode() * (len(self._names) - 1) + b"\n"
+        start: list[int] = []
+        rows = done = 0
         try:
-            for piece in _record_ranges(self.path, target, skip=skip):
+            for piece in _record_ranges(self.path, target, skip=skip, start=start):
+                done = done + len(piece) if done else start[0] + len(piece)
                 if len(self._names) > 1:  # a one-column list keeps line N as row N
                     piece = _drop_blank_lines(piece)
                 # A dummy first record of full width: Polars takes a range's width from its
@@ -129,8 +143,11 @@ class Source:
                 if frame.width != len(self._names):
                     raise pl.exceptions.ComputeError("found more fields than defined in 'Schema'")
                 frame = frame.slice(1)
+                rows += frame.height
+                self._read = (rows, done, False)
                 if frame.height:
                     yield frame.with_columns(pl.all().fill_null(""))
+            self._read = (rows, done, True)
         except pl.exceptions.PolarsError as exc:
             raise diagnose(self, str(exc)) from None
 
@@ -379,9 +396,12 @@ def _open_workbook(
     return src
 
 
-def _record_ranges(path: Path, target: int, *, skip: int) -> Iterator[bytes]:
+def _record_ranges(
+    path: Path, target: int, *, skip: int, start: list[int] | None = None
+) -> Iterator[bytes]:
     """Consecutive byte ranges of about ``target`` bytes, each ending on a record boundary,
-    after the first ``skip`` records (a "sep=" line, the header)."""
+    after the first ``skip`` records (a "sep=" line, the header), whose bytes are appended to
+    ``start`` when given (the offset of the first range)."""
     with open(path, "rb") as handle:
         buf = handle.read(CHUNK).removeprefix(codecs.BOM_UTF8)
         eof = False
@@ -398,6 +418,8 @@ def _record_ranges(path: Path, target: int, *, skip: int) -> Iterator[bytes]:
                 buf += more
                 end = _boundary_after(buf, 0)
             buf = b"" if end < 0 else buf[end:]
+        if start is not None:
+            start.append(handle.tell() - len(buf))
         while True:
             while len(buf) < target and not eof:
                 more = handle.read(max(CHUNK, target - len(buf)))

@@ -503,7 +503,7 @@ def _first_pass(
             frame.write_ipc(path)
             paths.append(path)
             row += batch.height
-            progress("check", batch.height, src.lines)
+            progress("check", batch.height, src.rows_estimate())
         seen = collector.finish()
     except BaseException:
         tmp.cleanup()
@@ -764,7 +764,7 @@ def _verify(
                         writer.batch(out)
                         if split is not None:
                             split.batch(out)
-                        progress("write", batch.height, src.lines)
+                        progress("write", batch.height, src.rows_estimate())
                 del chunk, frames
                 memo.clear()
                 if network is not None:
