@@ -392,6 +392,10 @@ GreylistDelay = Annotated[
         callback=_non_negative_seconds(86_400),
     ),
 ]
+NoStarttls = Annotated[
+    bool,
+    typer.Option("--no-starttls", metavar=" ", help="Do not upgrade SMTP sessions to TLS."),
+]
 HostBudget = Annotated[
     float,
     typer.Option(
@@ -522,10 +526,7 @@ def verify(
     proxy: ProxyOpt = None,
     route: RouteOpt = None,
     source_address: SourceAddress = None,
-    no_starttls: Annotated[
-        bool,
-        typer.Option("--no-starttls", metavar=" ", help="Do not upgrade SMTP sessions to TLS."),
-    ] = False,
+    no_starttls: NoStarttls = False,
     resume: Annotated[
         bool,
         typer.Option(
@@ -721,12 +722,16 @@ def plan(
     nameserver: Nameserver = None,
     dns_timeout: DnsTimeout = 5.0,
     smtp_port: SmtpPort = 25,
-    smtp_timeout: SmtpTimeout = 10.0,
+    smtp_timeout: SmtpTimeout = 30.0,
     smtp_per_host: SmtpPerHost = 2,
     smtp_concurrency: SmtpConcurrency = 20,
     allow_test_domains: AllowTestDomains = False,
     allow_private_mx: AllowPrivateMx = False,
     helo: Helo = "",
+    mail_from: MailFrom = "",
+    greylist_delay: GreylistDelay = 180.0,
+    host_budget: HostBudget = 900.0,
+    no_starttls: NoStarttls = False,
     proxy: ProxyOpt = None,
     route: RouteOpt = None,
     source_address: SourceAddress = None,
@@ -754,6 +759,10 @@ def plan(
         allow_test_domains=allow_test_domains,
         allow_private_mx=allow_private_mx,
         helo=helo,
+        mail_from=mail_from,
+        greylist_delay=greylist_delay,
+        host_budget=host_budget,
+        starttls=not no_starttls,
         proxies=tuple(proxy or ()),
         routes=tuple(route or ()),
         source_address=source_address,

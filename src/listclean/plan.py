@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import math
+import statistics
+import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from listclean import csvio
@@ -23,15 +26,112 @@ from listclean.probes.egress import Egress as Routes
 from listclean.probes.egress import Proxy, RouteDown, label
 from listclean.probes.smtp import (
     ADDRESSES_PER_PARALLEL_SESSION,
+    MAX_ERRORS,
     MAX_RCPT_PER_SESSION,
+    MAX_RCPT_PER_TRANSACTION,
+    MIN_BATCH,
+    PIPELINE_DEPTH,
     Connection,
     SmtpFailure,
+    _tls_context,
 )
 from listclean.settings import Settings
 
-# Assumptions of the time estimate, for a server on the Internet (not loopback):
-SESSION_SETUP_S = 1.5  # connect, banner, EHLO, STARTTLS, EHLO
-RCPT_S = 0.1  # per recipient, pipelined batches over a ~100 ms round trip
+# The time estimate (#20 item 6) follows what the prober does (probes/smtp.py): sessions of at
+# most MAX_RCPT_PER_SESSION recipients, a new session once fewer than MIN_BATCH of the
+# MAX_ERRORS rejections a session may take are left, PIPELINE_DEPTH RCPTs per round trip,
+# an RSET every MAX_RCPT_PER_TRANSACTION, smtp_per_host sessions at once on a host and
+# smtp_concurrency in all, plus one catch-all RCPT per domain. Session set-up and the round
+# trip are measured on the biggest MX hosts (the port-25 check below); these are used only
+# when nothing could be measured:
+ASSUMED_SETUP_S = 1.5  # connect, banner, EHLO, STARTTLS, EHLO on the Internet
+ASSUMED_RTT_S = 0.1
+# listclean's (and a local server's) CPU per recipient on the reference 2-core machine:
+# 5,000 addresses on one loopback Postfix (`listclean plan`/`verify` on bulk.lab.test) took
+# 1.6-1.8 s without TLS and 2.7-2.9 s with it (84 sessions).
+CPU_PER_RCPT_S = 0.00033
+CPU_PER_RCPT_TLS_S = 0.00052
+# Share of probed addresses a server rejects (they use up the session's error allowance): a
+# guess for a list that was not cleaned before; the testbed's bulk mailboxes have 10 %.
+ASSUMED_REJECTED = 0.10
+ERRORS_PER_SESSION = MAX_ERRORS - MIN_BATCH + 1  # rejections a session takes before a new one
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What one SMTP session costs on the hosts of a list."""
+
+    setup_s: float  # connect to the second EHLO (after STARTTLS when the host offers it)
+    rtt_s: float  # one command's round trip
+    measured_on: int = 0  # hosts measured (0: the assumed Internet figures)
+    tls: bool = True  # sessions are encrypted (STARTTLS offered and not turned off)
+
+
+def estimate(groups: list[tuple[int, int]], timing: Timing, settings: Settings) -> dict[str, Any]:
+    """Sessions and seconds of the SMTP stage for MX groups given as (addresses, domains).
+
+    A host's time is its sessions' set-up and round trips shared over its parallel sessions,
+    plus CPU per recipient; the run takes the longest host, or all hosts' time shared over
+    smtp_concurrency, or the CPU time of every recipient, whichever is largest. Greylisting
+    cannot be seen without probing: when a host greylists, its addresses wait greylist_delay
+    up to greylist_retries times, which `if_greylisted_s` adds.
+    """
+    sessions_total = 0
+    host_times: list[float] = []
+    cpu = 0.0
+    for addresses, domains in groups:
+        rcpts = addresses + domains  # one catch-all test per domain
+        sessions = max(
+            1,
+            math.ceil(rcpts / MAX_RCPT_PER_SESSION),
+            math.ceil(rcpts * ASSUMED_REJECTED / ERRORS_PER_SESSION),
+        )
+        parallel = max(
+            1,
+            min(
+                settings.smtp_per_host, math.ceil(rcpts / ADDRESSES_PER_PARALLEL_SESSION), sessions
+            ),
+        )
+        round_trips = (
+            sessions  # MAIL FROM
+            + math.ceil(rcpts / PIPELINE_DEPTH)
+            + rcpts // MAX_RCPT_PER_TRANSACTION  # RSET
+        )
+        host_cpu = rcpts * (CPU_PER_RCPT_TLS_S if timing.tls else CPU_PER_RCPT_S)
+        cpu += host_cpu
+        sessions_total += sessions
+        host_times.append(
+            (sessions * timing.setup_s + round_trips * timing.rtt_s) / parallel + host_cpu
+        )
+    seconds = max([0.0, *host_times, sum(host_times) / max(1, settings.smtp_concurrency), cpu])
+    greylist = settings.greylist_delay * settings.greylist_retries if groups else 0.0
+    if timing.measured_on:
+        basis = (
+            f"session set-up {timing.setup_s * 1000:.1f} ms and round trip "
+            f"{timing.rtt_s * 1000:.1f} ms, measured on {timing.measured_on} MX host(s)"
+        )
+    else:
+        basis = (
+            f"session set-up {timing.setup_s} s and round trip {timing.rtt_s} s, assumed "
+            "(nothing measured)"
+        )
+    return {
+        "smtp_sessions_estimate": sessions_total,
+        "probe_time_estimate_s": round(seconds, 1),
+        "if_greylisted_s": round(seconds + greylist, 1),
+        "estimate_assumes": [
+            basis,
+            f"{(CPU_PER_RCPT_TLS_S if timing.tls else CPU_PER_RCPT_S) * 1000:.2f} ms CPU per "
+            f"recipient{' under TLS' if timing.tls else ''} (measured on 2 cores, see plan.py)",
+            f"{ASSUMED_REJECTED:.0%} of addresses rejected, a new session every "
+            f"{ERRORS_PER_SESSION} rejections or {MAX_RCPT_PER_SESSION} recipients",
+            f"{settings.smtp_per_host} sessions per host, {settings.smtp_concurrency} in all, "
+            f"{PIPELINE_DEPTH} RCPTs per round trip, one catch-all test per domain",
+            f"a greylisting host adds {settings.greylist_delay:g} s x "
+            f"{settings.greylist_retries} retries; a host that stops answering costs at most "
+            f"--host-budget {settings.host_budget:g} s",
+        ],
+    }
 
 
 def make_plan(input_path: str, settings: Settings) -> dict[str, Any]:
@@ -73,6 +173,7 @@ def make_plan(input_path: str, settings: Settings) -> dict[str, Any]:
     egress: dict[str, Any] = {}
     infos = resolve_domains(sorted(per_domain), settings, egress, None)
     groups: Counter[tuple[str, ...]] = Counter()
+    group_domains: Counter[tuple[str, ...]] = Counter()
     hosts_of: dict[tuple[str, ...], tuple[MxHost, ...]] = {}
     settled: Counter[str] = Counter()
     for domain, count in per_domain.items():
@@ -85,19 +186,18 @@ def make_plan(input_path: str, settings: Settings) -> dict[str, Any]:
         else:
             key = tuple(h.name for h in info.hosts)
             groups[key] += count
+            group_domains[key] += 1
             hosts_of[key] = info.hosts
-    sessions = 0
-    host_times = []
-    for count in groups.values():
-        parallel = max(
-            1, min(settings.smtp_per_host, math.ceil(count / ADDRESSES_PER_PARALLEL_SESSION))
-        )
-        n_sessions = max(1, math.ceil(count / MAX_RCPT_PER_SESSION))
-        sessions += n_sessions
-        host_times.append((n_sessions * SESSION_SETUP_S + count * RCPT_S) / parallel)
-    total_work = sum(host_times)
-    seconds = max([0.0, *host_times, total_work / max(1, settings.smtp_concurrency)])
     biggest = groups.most_common(10)
+    port25, samples = asyncio.run(_port_check([hosts_of[k] for k, _ in biggest[:3]], settings))
+    timing = Timing(ASSUMED_SETUP_S, ASSUMED_RTT_S, tls=settings.starttls)
+    if samples:
+        timing = Timing(
+            setup_s=statistics.median(s[0] for s in samples),
+            rtt_s=statistics.median(s[1] for s in samples),
+            measured_on=len(samples),
+            tls=any(s[2] for s in samples),
+        )
     plan.update(
         {
             "dns_queries": egress.get("dns_queries", 0),
@@ -105,12 +205,9 @@ def make_plan(input_path: str, settings: Settings) -> dict[str, Any]:
             "to_probe": sum(groups.values()),
             "mx_groups": len(groups),
             "top_mx": [{"mx": key[0], "addresses": n} for key, n in biggest],
-            "smtp_sessions_estimate": sessions,
-            "probe_time_estimate_s": round(seconds, 1),
-            "estimate_assumes": f"{SESSION_SETUP_S}s per session set-up, {RCPT_S}s per recipient,"
-            f" {settings.smtp_per_host} sessions per host, {settings.smtp_concurrency} in all",
+            **estimate([(n, group_domains[k]) for k, n in groups.items()], timing, settings),
             "helo": settings.helo or default_helo(),
-            "port25": asyncio.run(_port_check([hosts_of[k] for k, _ in biggest[:3]], settings)),
+            "port25": port25,
         }
     )
     return plan
@@ -122,9 +219,13 @@ def _probe_placeholder(domain: str) -> Any:
     return Result(Reason.NOT_PROBED, normalized=f"x@{domain}", domain=domain)
 
 
-async def _port_check(groups: list[tuple[MxHost, ...]], settings: Settings) -> dict[str, Any]:
+async def _port_check(
+    groups: list[tuple[MxHost, ...]], settings: Settings
+) -> tuple[dict[str, Any], list[tuple[float, float, bool]]]:
     """The egress plan: for each route the biggest MX hosts would take (direct, or a SOCKS5
-    proxy), a banner and QUIT on up to three of them: no MAIL, no RCPT."""
+    proxy), a session up to EHLO (after STARTTLS, as the run does) and QUIT on up to three of
+    them: no MAIL, no RCPT. Also the (set-up, round trip) seconds of each session."""
+    samples: list[tuple[float, float, bool]] = []
     routes = Routes.from_options(settings.proxies, settings.routes, settings.source_address)
     by_route: dict[str, tuple[Proxy | None, list[MxHost]]] = {}
     for hosts in groups:
@@ -132,31 +233,71 @@ async def _port_check(groups: list[tuple[MxHost, ...]], settings: Settings) -> d
             by_route.setdefault(label(proxy), (proxy, []))[1].append(hosts[0])
     plan: dict[str, Any] = {}
     for name, (proxy, hosts) in by_route.items():
-        plan[name] = await _banner_check(hosts, proxy, routes.source_address, settings)
+        plan[name] = await _banner_check(hosts, proxy, routes.source_address, settings, samples)
     if not plan:
-        return {"direct": {"outbound_smtp": "not checked (no MX host to try)", "tried": []}}
-    return plan
+        plan = {"direct": {"outbound_smtp": "not checked (no MX host to try)", "tried": []}}
+    return plan, samples
+
+
+async def _session(
+    host: MxHost, proxy: Proxy | None, source: str | None, settings: Settings
+) -> tuple[str, tuple[float, float, bool] | None]:
+    """One session up to EHLO (after STARTTLS when offered and wanted), a NOOP and QUIT:
+    what it showed, and its (set-up, round trip) seconds when it got that far."""
+    helo = settings.helo or default_helo()
+    started = time.perf_counter()
+    conn = await Connection.open(
+        host.name,
+        host.addresses[0],
+        settings.smtp_port,
+        min(settings.smtp_timeout, 10),
+        proxy,
+        source,
+    )
+    try:
+        code, _ = await conn.reply()
+        if code != 220:
+            return f"banner {code}", None
+        await conn.hello(helo)
+        if settings.starttls and "STARTTLS" in conn.extensions:
+            await conn.starttls(helo)
+        setup = time.perf_counter() - started
+        sent = time.perf_counter()
+        await conn.command("NOOP")
+        sample = (setup, time.perf_counter() - sent, conn.tls)
+        return "banner 220, EHLO" + (" after STARTTLS" if conn.tls else ""), sample
+    finally:
+        await conn.close()
 
 
 async def _banner_check(
-    hosts: list[MxHost], proxy: Proxy | None, source: str | None, settings: Settings
+    hosts: list[MxHost],
+    proxy: Proxy | None,
+    source: str | None,
+    settings: Settings,
+    samples: list[tuple[float, float, bool]],
 ) -> dict[str, Any]:
     tried: list[dict[str, str]] = []
+    _tls_context()  # built once per run (~35 ms): not a per-session cost
     for host in hosts[:3]:
         if not host.addresses:
             continue
         try:
-            conn = await Connection.open(
-                host.name,
-                host.addresses[0],
-                settings.smtp_port,
-                min(settings.smtp_timeout, 10),
-                proxy,
-                source,
-            )
-            code, _ = await conn.reply()
-            await conn.close()
-            tried.append({"host": host.name, "result": f"banner {code}"})
+            result, first = await _session(host, proxy, source, settings)
+            tried.append({"host": host.name, "result": result})
+            if first is not None:
+                # Two more sessions show the steady state, averaged: a server's first session
+                # after a pause may include starting a process (Postfix's smtpd), and on
+                # loopback TLS set-up alternates between ~4 and ~47 ms (delayed ACKs).
+                more = [(await _session(host, proxy, source, settings))[1] for _ in range(2)]
+                steady = [m for m in more if m is not None] or [first]
+                samples.append(
+                    (
+                        statistics.fmean(m[0] for m in steady),
+                        statistics.fmean(m[1] for m in steady),
+                        first[2],
+                    )
+                )
             return {"outbound_smtp": "works", "tried": tried}
         except RouteDown as exc:
             return {"outbound_smtp": f"proxy unusable: {exc.message}", "tried": tried}
