@@ -89,3 +89,15 @@ def test_missing_output_dir(tmp_path: Path) -> None:
     proc = run_cli("verify", str(src), "-o", str(tmp_path / "nodir" / "o.csv"), "--offline")
     assert proc.returncode == 1
     assert "does not exist" in proc.stderr.decode()
+
+
+def test_non_ascii_delimiter_is_a_usage_error(tmp_path: Path) -> None:
+    """Polars splits on one byte: a one-character but two-byte delimiter ("é", "§") failed
+    deep inside the parser with a traceback (found by the option fuzzer, #12 item 10)."""
+    src = tmp_path / "d.csv"
+    src.write_text("email\nann@example.com\n")
+    for delimiter in ("é", "§", "€"):
+        proc = run_cli("verify", str(src), "--offline", "-o", "-", "--delimiter", delimiter)
+        assert proc.returncode == 1
+        assert b"one ASCII character" in proc.stderr and b"Traceback" not in proc.stderr
+        assert proc.stdout == b""

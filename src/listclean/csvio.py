@@ -198,8 +198,11 @@ def open_source(
         ) from None
     if delimiter is not None:
         delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter.lower(), delimiter)
-        if len(delimiter) != 1 or delimiter in '"\r\n':
-            raise InputError(f"--delimiter must be one character, not {delimiter!r}")
+        if len(delimiter.encode("utf-8")) != 1 or delimiter in '"\r\n':
+            # Polars splits on one byte: "é" or "§" would fail deep inside the parser
+            raise InputError(
+                f"--delimiter must be one ASCII character such as , ; | or tab, not {delimiter!r}"
+            )
     utf8 = codec.name in ("utf-8", "utf-8-sig")
     stream: BinaryIO
     try:
