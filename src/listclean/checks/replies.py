@@ -23,20 +23,34 @@ from listclean.model import Reason
 
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
 
-BLOCKED = re.compile(
-    r"spamhaus|spamcop|barracuda|sorbs|\bdnsbl\b|\brbl\b|block ?list|black ?list|"
-    r"\bblocked\b|poor reputation|bad reputation|low reputation|reputation of|"
-    r"client host rejected|not allowed to send|banned|listed (at|on|in)|"
-    r"ip(v4|v6)? (address )?.*(rejected|refused|blocked)|access denied.*\bip\b|"
-    r"too much spam|service unavailable; client|"
+# About our IP, whatever the code: its reverse DNS, its reputation, a blocklist naming it.
+# These decide before a 421 or a rate word ("rate limited due to IP reputation" is a block).
+PTR = re.compile(
     r"cannot find your (reverse )?hostname|reverse (dns|hostname)|\bptr\b|"
+    r"mismatches client ip|forward dns entry",
+    re.IGNORECASE,
+)
+REPUTATION = re.compile(
+    r"spamhaus|spamcop|barracuda|sorbs|abusix|\bdnsbl\b|\brbl\b|block ?list|black ?list|"
+    r"blocked using|listed (at|on|in)|(poor|bad|low) reputation|reputation (of|service)|"
+    r"ip reputation|dynamic reputation|not in (the )?(white|allow) ?list|\bbanned\b",
+    re.IGNORECASE,
+)
+# About our IP too, but weaker words: decided after the rate words, so a 421 "unusual rate of
+# unsolicited mail originating from your IP" backs off while its 550 form stops the host.
+BLOCKED = re.compile(
+    r"\bblocked\b|client host rejected|not allowed to send|"
+    r"ip(v4|v6)? (address )?.*(rejected|refused|blocked)|access denied.*\bip\b|"
+    r"too much spam|service unavailable; client|connection rejected|"
+    r"messages from \[?\d{1,3}(\.\d{1,3}){3}|"
     r"unsolicited mail originating from your ip",
     re.IGNORECASE,
 )
 RATE = re.compile(
     r"too many (connections|concurrent|sessions|messages|recipients)|rate limit|"
     r"rate-limit|ratelimit|throttl|slow down|connection rate|try again (in|after) a while|"
-    r"exceeded .*(limit|quota) for|too fast",
+    r"exceeded .*(limit|quota) for|too fast|frequency limit|"
+    r"(relay|sending|daily|hourly) limits? exceeded",
     re.IGNORECASE,
 )
 FULL = re.compile(
@@ -47,7 +61,12 @@ FULL = re.compile(
 )
 DISABLED = re.compile(
     r"disabled|deactivated|inactive|suspended|no longer (active|in use|available)|"
-    r"account (has been |is )?(closed|expired|locked|blocked)|mailbox (is )?locked",
+    r"account (has been |is )?(closed|expired|locked|blocked)|mailbox (is )?(locked|frozen)",
+    re.IGNORECASE,
+)
+# The recipient's own account locked or blocked: decided before the IP words ("blocked").
+RECIPIENT_LOCKED = re.compile(
+    r"\b(recipient|user|mailbox)('s)?\b[^.:;]{0,20}\b(locked|frozen|blocked|suspended)\b",
     re.IGNORECASE,
 )
 NOT_FOUND = re.compile(
@@ -58,22 +77,27 @@ NOT_FOUND = re.compile(
     r"unrouteable address|undeliverable address|address rejected: user|"
     r"is not a valid mailbox|not our customer|no longer (exists|here)|"
     r"recipient not found|user not found|bad recipient|not a known user|"
-    r"unknown in (relay|local|virtual) recipient table|"
+    r"unknown in (relay|local|virtual) recipient table|recipient cannot be verified|"
     r"doesn't have an? [\w.-]+ account|not our user|no mailbox here",
     re.IGNORECASE,
 )
 # One mailbox receiving too much mail (Gmail, support.google.com/a/answer/3726730): about
 # that mailbox's rate, not its existence, nor our IP: retried when 4xx, unknown when 5xx.
 MAILBOX_RATE = re.compile(r"receiving mail (at a rate|too quickly)", re.IGNORECASE)
-# RFC 7372 / Gmail: the sender failed authentication (5.7.23 SPF, 5.7.25 PTR is about the IP,
-# so not here, 5.7.26 unauthenticated, 5.7.27 SPF/DKIM alignment)
-SENDER_AUTH_CODES = ("5.7.23", "5.7.26", "5.7.27", "4.7.23", "4.7.26", "4.7.27")
-SENDER_AUTH = re.compile(r"sender is unauthenticated|sender verif", re.IGNORECASE)
+# Our sender's authentication (RFC 7372, Gmail 4.7.2x/5.7.2x/5.7.30/5.7.32): SPF, DKIM,
+# DMARC. Decided before a 421: "rate limited because it is unauthenticated" is about the
+# sender identity, which waiting does not fix. (5.7.25 and a PTR text are about the IP: above.)
+SENDER_AUTH_CODES = tuple(f"{k}.7.{n}" for k in (4, 5) for n in (23, 24, 26, 27, 30, 32))
+SENDER_AUTH = re.compile(
+    r"sender is unauthenticated|sender verif|\bspf\b(?! domain)|\bdkim\b(?! domain)|"
+    r"\bdmarc\b|unauthenticated|authentication checks",
+    re.IGNORECASE,
+)
 GREYLIST_WORDS = re.compile(r"gr[ea]y ?list", re.IGNORECASE)  # the server names greylisting
 SENDER = re.compile(
     r"sender address|sender domain|mail from|sender verify|sender verification|"
-    r"sender is unauthenticated|\bspf\b|helo command rejected|invalid helo|bad helo|"
-    r"helo name",
+    r"sender is unauthenticated|sender (account|rejected|denied|not allowed)|"
+    r"mail sending denied|anti-spoofing|\b(helo|ehlo)\b",
     re.IGNORECASE,
 )
 GREYLIST = re.compile(
@@ -114,16 +138,22 @@ def classify(code: int, text: str, address: str = "") -> Reason:
     klass, subject = code // 100, enhanced[2:].split(".")[0] if enhanced else ""
     if klass == 2:
         return Reason.ACCEPTED if code in (250, 251) else Reason.SMTP_ERROR
-    if code == 421 or RATE.search(text):
-        return Reason.RATE_LIMITED  # RFC 5321 §4.2.3: 421 = service closing the channel
+    if PTR.search(text):
+        return Reason.IP_BLOCKED  # our IP's reverse DNS
     if enhanced in SENDER_AUTH_CODES or SENDER_AUTH.search(text):
         return Reason.SENDER_REJECTED  # authentication of our sender (SPF, DMARC): not our IP
+    if REPUTATION.search(text):
+        return Reason.IP_BLOCKED
+    if code == 421 or RATE.search(text):
+        return Reason.RATE_LIMITED  # RFC 5321 §4.2.3: 421 = service closing the channel
+    if enhanced in ("5.1.7", "5.1.8", "4.1.7", "4.1.8") or SENDER.search(text):
+        return Reason.SENDER_REJECTED  # our HELO or MAIL FROM: says nothing of the mailbox
+    if klass == 5 and RECIPIENT_LOCKED.search(text):
+        return Reason.MAILBOX_DISABLED  # "the recipient account is blocked": not our IP
     if BLOCKED.search(text):
         return Reason.IP_BLOCKED
     if enhanced.endswith(".2.2") or FULL.search(text) or (code == 552 and not enhanced):
         return Reason.MAILBOX_FULL  # RFC 3463 X.2.2 mailbox full
-    if enhanced in ("5.1.7", "5.1.8", "4.1.7", "4.1.8") or SENDER.search(text):
-        return Reason.SENDER_REJECTED  # our HELO or MAIL FROM: says nothing of the mailbox
     if klass == 4:
         if enhanced in ("4.2.0", "4.7.1", "4.7.0") or GREYLIST.search(text) or code in (450, 451):
             return Reason.GREYLISTED
@@ -136,6 +166,8 @@ def classify(code: int, text: str, address: str = "") -> Reason:
             return Reason.MAILBOX_NOT_FOUND
         if enhanced in ("5.1.1", "5.1.10"):
             return Reason.MAILBOX_NOT_FOUND  # RFC 3463 / RFC 7505: bad destination mailbox
+        if enhanced.startswith("5.2.") and NOT_FOUND.search(text) and not DISABLED.search(text):
+            return Reason.MAILBOX_NOT_FOUND  # "550 5.2.1 <x>... User Unknown": the text is plain
         if enhanced.startswith("5.2.1") or DISABLED.search(text):
             return Reason.MAILBOX_DISABLED  # RFC 3463 X.2.1 mailbox disabled
         if subject == "1":
@@ -145,6 +177,14 @@ def classify(code: int, text: str, address: str = "") -> Reason:
         if code == 554 and not enhanced and NOT_FOUND.search(text):
             return Reason.MAILBOX_NOT_FOUND
     return Reason.SMTP_ERROR
+
+
+def after_retries(reason: Reason, text: str) -> Reason:
+    """What a temporary reply still standing after the greylist retries means: "greylisted"
+    only if the server says so, else a temporary server failure (smtp_error)."""
+    if reason is Reason.GREYLISTED and not GREYLIST_WORDS.search(text):
+        return Reason.SMTP_ERROR
+    return reason
 
 
 TEMPORARY = {Reason.GREYLISTED, Reason.SMTP_ERROR}

@@ -38,9 +38,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from listclean.checks.replies import (
-    GREYLIST_WORDS,
     HOST_LEVEL,
     TEMPORARY,
+    after_retries,
     classify,
     sanitize_reply,
 )
@@ -347,8 +347,9 @@ STOPS_HOST = (Reason.IP_BLOCKED, Reason.SENDER_REJECTED)
 def _after_retries(probe: Probe) -> Probe:
     """A 4xx that outlived the greylist retries is no longer "greylisted" unless the server
     says so: it is a temporary server failure (rate limits are classified before this)."""
-    if probe.reason is Reason.GREYLISTED and not GREYLIST_WORDS.search(probe.reply):
-        return Probe(Reason.SMTP_ERROR, probe.code, probe.reply, probe.host)
+    reason = after_retries(probe.reason, probe.reply)
+    if reason is not probe.reason:
+        return Probe(reason, probe.code, probe.reply, probe.host)
     return probe
 
 
