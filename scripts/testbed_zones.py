@@ -24,6 +24,8 @@ mx2 IN A 127.0.1.2
 mx3 IN A 127.0.1.3
 mx4 IN A 127.0.1.4
 mx5 IN A 127.0.1.5
+; the HELO name and MAIL FROM domain the tests use (verify@probe.lab.test): a resolvable name
+probe IN A 127.0.0.1
 ; MX, sorted by preference
 good IN MX 10 mx1.lab.test.
 pref IN MX 20 mx2.lab.test.

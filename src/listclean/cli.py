@@ -605,11 +605,29 @@ def verify(
             # what a list or a server sent never reaches the terminal as control characters
             typer.echo(f"listclean: {neutralise_cell(shown)} {neutralise_cell(message)}", err=True)
 
+    early: list[str] = []
+    if not settings.offline:
+        # Pre-flight: a HELO or MAIL FROM that servers refuse would turn the run into
+        # unknowns; say so before probing, once, with the fix (also in the report's notices).
+        from listclean.sender import check_identity
+
+        try:
+            early = check_identity(settings).warnings
+        except ListcleanError as exc:
+            raise _fail(str(exc), exc.exit_code) from None
+        for note in early:
+            typer.echo(f"listclean: warning: {note}", err=True)
     interactive = sys.stderr.isatty() and not quiet
     with _progress(interactive) as progress:
         try:
             result = pipeline.verify(
-                input, output, settings, report_path=report, progress=progress, log=log
+                input,
+                output,
+                settings,
+                report_path=report,
+                progress=progress,
+                notices=list(early),
+                log=log,
             )
         except pipeline.Interrupted as exc:
             typer.echo(f"listclean: {exc}", err=True)
@@ -620,7 +638,7 @@ def verify(
             raise _fail(str(exc), exc.exit_code) from None
         except BrokenPipeError:
             raise typer.Exit(0) from None
-    for note in result.notices:
+    for note in result.notices[len(early) :]:
         typer.echo(f"listclean: {note}", err=True)
     if interactive:
         from rich.console import Console

@@ -66,6 +66,7 @@ from listclean.probes.dns import (
 from listclean.probes.egress import Egress as Routes
 from listclean.probes.smtp import Probe, Prober, SmtpConfig, Target
 from listclean.report import Pending, Tally, json_text, render_html
+from listclean.sender import helo_name, mail_from
 from listclean.settings import Settings
 
 ProgressCallback = Callable[[str, int, int | None], None]
@@ -156,14 +157,6 @@ def _flags_text(flags: tuple[Flag, ...], duplicate: bool) -> str:
     return text
 
 
-def default_helo() -> str:
-    """The machine's fully qualified name (never another provider's)."""
-    import socket
-
-    name = socket.getfqdn()
-    return name if "." in name else f"{name}.localdomain"
-
-
 class NetworkStage:
     """DNS and SMTP for one run, fed chunk by chunk so memory is bounded by the chunk.
 
@@ -224,11 +217,10 @@ class NetworkStage:
 
     def _new_prober(self) -> Prober:
         settings = self.settings
-        helo = settings.helo or default_helo()
         config = SmtpConfig(
             port=settings.smtp_port,
-            helo=helo,
-            mail_from=settings.mail_from or f"verify@{helo}",
+            helo=helo_name(settings),
+            mail_from=mail_from(settings),
             timeout=settings.smtp_timeout,
             per_host=settings.smtp_per_host,
             concurrency=settings.smtp_concurrency,

@@ -20,7 +20,7 @@ from listclean import csvio
 from listclean.checks.replies import provider_unverifiable
 from listclean.checks.verdict import apply_dns, needs_dns
 from listclean.model import Reason
-from listclean.pipeline import Memo, build_checker, default_helo, resolve_domains
+from listclean.pipeline import Memo, build_checker, resolve_domains
 from listclean.probes.dns import MxHost
 from listclean.probes.egress import Egress as Routes
 from listclean.probes.egress import Proxy, RouteDown, label
@@ -35,6 +35,7 @@ from listclean.probes.smtp import (
     SmtpFailure,
     _tls_context,
 )
+from listclean.sender import check_identity, describe, helo_name
 from listclean.settings import Settings
 
 # The time estimate (#20 item 6) follows what the prober does (probes/smtp.py): sessions of at
@@ -206,7 +207,8 @@ def make_plan(input_path: str, settings: Settings) -> dict[str, Any]:
             "mx_groups": len(groups),
             "top_mx": [{"mx": key[0], "addresses": n} for key, n in biggest],
             **estimate([(n, group_domains[k]) for k, n in groups.items()], timing, settings),
-            "helo": settings.helo or default_helo(),
+            "helo": helo_name(settings),
+            "sender": describe(check_identity(settings), settings),
             "port25": port25,
         }
     )
@@ -244,7 +246,7 @@ async def _session(
 ) -> tuple[str, tuple[float, float, bool] | None]:
     """One session up to EHLO (after STARTTLS when offered and wanted), a NOOP and QUIT:
     what it showed, and its (set-up, round trip) seconds when it got that far."""
-    helo = settings.helo or default_helo()
+    helo = helo_name(settings)
     started = time.perf_counter()
     conn = await Connection.open(
         host.name,

@@ -168,7 +168,13 @@ class _Failure(Exception):
         self.detail = detail
 
 
-TYPE_NAMES = {wire.A: "A", wire.AAAA: "AAAA", wire.MX: "MX", wire.CNAME: "CNAME"}
+TYPE_NAMES = {
+    wire.A: "A",
+    wire.AAAA: "AAAA",
+    wire.MX: "MX",
+    wire.CNAME: "CNAME",
+    wire.PTR: "PTR",
+}
 RCODE_NAMES = {wire.SERVFAIL: "SERVFAIL", wire.REFUSED: "REFUSED", 1: "FORMERR", 4: "NOTIMP"}
 
 
@@ -290,6 +296,24 @@ class Resolver:
             if addresses:
                 return tuple(addresses[:MAX_ADDRESSES]), ttl
         return (), ttl
+
+    async def host_addresses(self, host: str) -> tuple[str, ...] | None:
+        """A (else AAAA) addresses of a host name; () when it has none, None when DNS failed."""
+        try:
+            addresses, _ = await self._lookup_host(host.rstrip(".").lower())
+        except (_Failure, ValueError, UnicodeError, wire.WireError, OSError):
+            return None
+        return addresses
+
+    async def reverse(self, address: str) -> str | None:
+        """The PTR name of an IP address ("" when it has none, None when DNS failed)."""
+        try:
+            _, records, _, _ = await self._records(
+                ipaddress.ip_address(address).reverse_pointer, wire.PTR
+            )
+        except (_Failure, ValueError, wire.WireError, OSError):
+            return None
+        return str(records[0].value).rstrip(".").lower() if records else ""
 
     async def resolve(self, domain: str) -> DomainInfo:
         """domain: the A-label (ASCII) form."""
