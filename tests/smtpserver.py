@@ -102,6 +102,17 @@ class _Counting(Controller):
         return CountingSMTP(self.handler, enable_SMTPUTF8=True, hostname="mx.lab.test")
 
 
+class Tracker:
+    """Sessions across several Raw servers (one provider's hosts): how many were open at
+    once, when each started, and how many RCPTs each carried."""
+
+    def __init__(self) -> None:
+        self.open = 0
+        self.most_open = 0
+        self.starts: list[float] = []
+        self.rcpts_per_session: list[int] = []
+
+
 class Raw:
     """A scriptable responder: EHLO/HELO/MAIL/RCPT/RSET/NOOP/QUIT, with misbehaviour knobs."""
 
@@ -118,7 +129,9 @@ class Raw:
         ehlo: str = "250-raw.lab.test\r\n250 PIPELINING",
         reply_delay: float = 0.0,
         drop_on: Callable[[str], bool] | None = None,
+        tracker: Tracker | None = None,
     ) -> None:
+        self.tracker = tracker
         self.reply_delay = reply_delay  # seconds before every reply (a tarpit)
         self.peers: list[str] = []  # the client address of every connection
         self.allow_peers: set[str] | None = None  # others are reset at once (port 25 "blocked")
@@ -163,6 +176,12 @@ class Raw:
             return
         self.sessions += 1
         self.writers.add(writer)
+        tracker = self.tracker
+        if tracker is not None:
+            tracker.open += 1
+            tracker.most_open = max(tracker.most_open, tracker.open)
+            tracker.starts.append(time.monotonic())
+        rcpts = 0
         if self.reset:
             sock = writer.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -179,7 +198,6 @@ class Raw:
                 await asyncio.sleep(3600)
                 return
             await self._write(writer, self.banner.encode() + b"\r\n")
-            rcpts = 0
             while True:
                 line = await reader.readline()
                 if not line:
@@ -214,6 +232,9 @@ class Raw:
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
+            if tracker is not None:
+                tracker.open -= 1
+                tracker.rcpts_per_session.append(rcpts)
             self.writers.discard(writer)
             writer.close()
 

@@ -422,6 +422,22 @@ def _each(parse_name: str) -> Any:
     return check
 
 
+def _each_politeness(parse_name: str) -> Any:
+    """A callback that checks every value of a repeatable option with a politeness parser."""
+
+    def check(values: list[str] | None) -> list[str] | None:
+        from listclean import politeness
+
+        for value in values or []:
+            try:
+                getattr(politeness, parse_name)(value)
+            except ValueError as exc:
+                raise _usage(str(exc)) from None
+        return values
+
+    return check
+
+
 def _source_address(value: str | None) -> str | None:
     import ipaddress
 
@@ -450,6 +466,25 @@ RouteOpt = Annotated[
         help="Per-provider route SUFFIX=PROXY (or SUFFIX=direct) for MX hosts ending with "
         "SUFFIX, e.g. outlook.com=socks5://127.0.0.1:1080 (repeatable).",
         callback=_each("parse_route"),
+    ),
+]
+ProviderBudget = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--provider-budget",
+        help="A provider's budget KEY=SESSIONS/RCPTS/PER_MINUTE: sessions at once over all its "
+        "MX hosts, RCPTs per session, new sessions per minute (0: no pace), e.g. "
+        "google=2/50/10 (repeatable; docs/politeness.md).",
+        callback=_each_politeness("parse_budget"),
+    ),
+]
+ProviderMx = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--provider-mx",
+        help="MX host names ending in SUFFIX belong to provider KEY: SUFFIX=KEY, e.g. "
+        "mx.corp.example=corp (repeatable).",
+        callback=_each_politeness("parse_mx_rule"),
     ),
 ]
 SourceAddress = Annotated[
@@ -525,6 +560,8 @@ def verify(
     host_budget: HostBudget = 900.0,
     proxy: ProxyOpt = None,
     route: RouteOpt = None,
+    provider_budget: ProviderBudget = None,
+    provider_mx: ProviderMx = None,
     source_address: SourceAddress = None,
     no_starttls: NoStarttls = False,
     resume: Annotated[
@@ -586,6 +623,8 @@ def verify(
         host_budget=host_budget,
         proxies=tuple(proxy or ()),
         routes=tuple(route or ()),
+        provider_budgets=tuple(provider_budget or ()),
+        provider_mx=tuple(provider_mx or ()),
         source_address=source_address,
         starttls=not no_starttls,
         home=default_home(),
@@ -663,6 +702,8 @@ def check(
     host_budget: HostBudget = 900.0,
     proxy: ProxyOpt = None,
     route: RouteOpt = None,
+    provider_budget: ProviderBudget = None,
+    provider_mx: ProviderMx = None,
     source_address: SourceAddress = None,
     allow_test_domains: AllowTestDomains = False,
     allow_private_mx: AllowPrivateMx = False,
@@ -690,6 +731,8 @@ def check(
         host_budget=host_budget,
         proxies=tuple(proxy or ()),
         routes=tuple(route or ()),
+        provider_budgets=tuple(provider_budget or ()),
+        provider_mx=tuple(provider_mx or ()),
         source_address=source_address,
         allow_test_domains=allow_test_domains,
         allow_private_mx=allow_private_mx,
@@ -752,6 +795,8 @@ def plan(
     no_starttls: NoStarttls = False,
     proxy: ProxyOpt = None,
     route: RouteOpt = None,
+    provider_budget: ProviderBudget = None,
+    provider_mx: ProviderMx = None,
     source_address: SourceAddress = None,
 ) -> None:
     """Size up a list before probing: rows, unique addresses, MX providers, sessions, time,
@@ -783,6 +828,8 @@ def plan(
         starttls=not no_starttls,
         proxies=tuple(proxy or ()),
         routes=tuple(route or ()),
+        provider_budgets=tuple(provider_budget or ()),
+        provider_mx=tuple(provider_mx or ()),
         source_address=source_address,
         home=default_home(),
         use_cache=False,

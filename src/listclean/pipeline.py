@@ -35,7 +35,6 @@ import polars as pl
 from listclean import __version__, audit, csvio
 from listclean.cache import Cache
 from listclean.checks.lists import DomainLists, disposable_version, read_domain_file
-from listclean.checks.providers import provider_of
 from listclean.checks.replies import provider_unverifiable, sanitize_reply
 from listclean.checks.verdict import OfflineChecker
 from listclean.errors import ConfigError, ListcleanError, OutputError
@@ -55,6 +54,7 @@ from listclean.fastpath import (
 )
 from listclean.files import is_special, spool_dir, spool_name
 from listclean.model import Flag, Reason, Result
+from listclean.politeness import Providers
 from listclean.probes.dns import (
     DomainInfo,
     MxHost,
@@ -179,6 +179,7 @@ class NetworkStage:
         self.catchall: dict[str, bool] = {}
         self.cut_off: dict[str, str] = {}  # MX hosts cut off as slow, and why
         self.prober: Prober | None = None
+        self.providers = Providers.from_options(settings.provider_mx, settings.provider_budgets)
 
     def resolve(self, frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
         """MX answers for the chunk's domains that are not known yet; the chunk's domain facts.
@@ -210,7 +211,7 @@ class NetworkStage:
                 "dns_mx": [infos[d].mx for d in domains],
                 "unverifiable": [provider_unverifiable(infos[d].mx) for d in domains],
                 "accept_all": [catchall.get(d, False) for d in domains],
-                "provider": [provider_of(infos[d].mx) for d in domains],
+                "provider": [self.providers.key(infos[d].mx) for d in domains],
             },
             schema=DOMAIN_SCHEMA,
         )
@@ -228,6 +229,7 @@ class NetworkStage:
             greylist_retries=settings.greylist_retries,
             host_budget=settings.host_budget,
             routes=Routes.from_options(settings.proxies, settings.routes, settings.source_address),
+            providers=self.providers,
             starttls=settings.starttls,
         )
         return Prober(config, warn=self.notes.append)
@@ -327,6 +329,9 @@ class NetworkStage:
             self.egress["tls_sessions"] = prober.egress.tls
             self.egress["routes"] = dict(prober.egress.routes)  # labels: never credentials
             self.egress["mx_routes"] = dict(sorted(prober.egress.mx_routes.items()))
+            # per provider: its budget, the most sessions it had at once, rate-limit replies,
+            # and the reply that paused it (docs/politeness.md)
+            self.egress["providers"] = prober.provider_stats()
             if cache is not None:
                 cache.flush()
             for host, why in prober.cut_off.items():

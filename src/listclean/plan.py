@@ -21,6 +21,7 @@ from listclean.checks.replies import provider_unverifiable
 from listclean.checks.verdict import apply_dns, needs_dns
 from listclean.model import Reason
 from listclean.pipeline import Memo, build_checker, resolve_domains
+from listclean.politeness import Providers
 from listclean.probes.dns import MxHost
 from listclean.probes.egress import Egress as Routes
 from listclean.probes.egress import Proxy, RouteDown, label
@@ -68,30 +69,35 @@ class Timing:
     tls: bool = True  # sessions are encrypted (STARTTLS offered and not turned off)
 
 
-def estimate(groups: list[tuple[int, int]], timing: Timing, settings: Settings) -> dict[str, Any]:
-    """Sessions and seconds of the SMTP stage for MX groups given as (addresses, domains).
+def estimate(
+    groups: list[tuple[int, int, str]],
+    timing: Timing,
+    settings: Settings,
+    providers: Providers | None = None,
+) -> dict[str, Any]:
+    """Sessions and seconds of the SMTP stage for MX groups given as (addresses, domains,
+    provider key).
 
     A host's time is its sessions' set-up and round trips shared over its parallel sessions,
     plus CPU per recipient; the run takes the longest host, or all hosts' time shared over
-    smtp_concurrency, or the CPU time of every recipient, whichever is largest. Greylisting
-    cannot be seen without probing: when a host greylists, its addresses wait greylist_delay
-    up to greylist_retries times, which `if_greylisted_s` adds.
+    smtp_concurrency, or the CPU time of every recipient, whichever is largest. The groups of a
+    provider with a budget (docs/politeness.md) share its sessions and its pace of new sessions,
+    as one host would. Greylisting cannot be seen without probing: when a host greylists, its
+    addresses wait greylist_delay up to greylist_retries times, which `if_greylisted_s` adds.
     """
+    providers = providers or Providers()
     sessions_total = 0
     host_times: list[float] = []
     cpu = 0.0
-    for addresses, domains in groups:
+    shared: dict[str, list[float]] = {}  # provider -> [sessions, work seconds, cpu]
+    for addresses, domains, key in groups:
+        budget = providers.budget(key, settings.smtp_per_host)
+        cap = MAX_RCPT_PER_SESSION if budget is None else budget.rcpts_per_session
         rcpts = addresses + domains  # one catch-all test per domain
         sessions = max(
             1,
-            math.ceil(rcpts / MAX_RCPT_PER_SESSION),
+            math.ceil(rcpts / cap),
             math.ceil(rcpts * ASSUMED_REJECTED / ERRORS_PER_SESSION),
-        )
-        parallel = max(
-            1,
-            min(
-                settings.smtp_per_host, math.ceil(rcpts / ADDRESSES_PER_PARALLEL_SESSION), sessions
-            ),
         )
         round_trips = (
             sessions  # MAIL FROM
@@ -101,9 +107,26 @@ def estimate(groups: list[tuple[int, int]], timing: Timing, settings: Settings) 
         host_cpu = rcpts * (CPU_PER_RCPT_TLS_S if timing.tls else CPU_PER_RCPT_S)
         cpu += host_cpu
         sessions_total += sessions
-        host_times.append(
-            (sessions * timing.setup_s + round_trips * timing.rtt_s) / parallel + host_cpu
+        work = sessions * timing.setup_s + round_trips * timing.rtt_s
+        if budget is not None:
+            acc = shared.setdefault(key, [0.0, 0.0, 0.0])
+            acc[0] += sessions
+            acc[1] += work
+            acc[2] += host_cpu
+            continue
+        parallel = max(
+            1,
+            min(
+                settings.smtp_per_host, math.ceil(rcpts / ADDRESSES_PER_PARALLEL_SESSION), sessions
+            ),
         )
+        host_times.append(work / parallel + host_cpu)
+    for key, (sessions, work, host_cpu) in shared.items():
+        budget = providers.budget(key, settings.smtp_per_host)
+        assert budget is not None
+        parallel = max(1, min(budget.sessions, int(sessions)))
+        pace = (sessions - 1) * 60.0 / budget.per_minute if budget.per_minute else 0.0
+        host_times.append(max(work / parallel + host_cpu, pace))
     seconds = max([0.0, *host_times, sum(host_times) / max(1, settings.smtp_concurrency), cpu])
     greylist = settings.greylist_delay * settings.greylist_retries if groups else 0.0
     if timing.measured_on:
@@ -189,6 +212,10 @@ def make_plan(input_path: str, settings: Settings) -> dict[str, Any]:
             groups[key] += count
             group_domains[key] += 1
             hosts_of[key] = info.hosts
+    providers = Providers.from_options(settings.provider_mx, settings.provider_budgets)
+    by_provider: Counter[str] = Counter()
+    for key, n in groups.items():
+        by_provider[providers.key(key[0])] += n
     biggest = groups.most_common(10)
     port25, samples = asyncio.run(_port_check([hosts_of[k] for k, _ in biggest[:3]], settings))
     timing = Timing(ASSUMED_SETUP_S, ASSUMED_RTT_S, tls=settings.starttls)
@@ -206,7 +233,21 @@ def make_plan(input_path: str, settings: Settings) -> dict[str, Any]:
             "to_probe": sum(groups.values()),
             "mx_groups": len(groups),
             "top_mx": [{"mx": key[0], "addresses": n} for key, n in biggest],
-            **estimate([(n, group_domains[k]) for k, n in groups.items()], timing, settings),
+            "providers": {
+                key or "(none)": {
+                    "addresses": n,
+                    "budget": b.text()
+                    if (b := providers.budget(key, settings.smtp_per_host))
+                    else f"{settings.smtp_per_host} sessions per host",
+                }
+                for key, n in by_provider.most_common()
+            },
+            **estimate(
+                [(n, group_domains[k], providers.key(k[0])) for k, n in groups.items()],
+                timing,
+                settings,
+                providers,
+            ),
             "helo": helo_name(settings),
             "sender": describe(check_identity(settings), settings),
             "port25": port25,

@@ -52,6 +52,8 @@ class Settings:
     proxies: tuple[str, ...] = ()  # socks5:// URLs for SMTP, in rotation (probes/egress.py)
     routes: tuple[str, ...] = ()  # SUFFIX=PROXY|direct rules, per MX host
     source_address: str | None = None  # bind outbound SMTP to this local address
+    provider_budgets: tuple[str, ...] = ()  # KEY=SESSIONS/RCPTS/PER_MINUTE (politeness.py)
+    provider_mx: tuple[str, ...] = ()  # SUFFIX=KEY: more MX host names for a provider
     host_budget: float = 900.0  # seconds one MX host may take in a run (slow/tarpit breaker)
     # store
     home: Path = field(default_factory=default_home)

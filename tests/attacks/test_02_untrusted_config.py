@@ -22,6 +22,8 @@ show_addresses = true
 helo = "attacker.example"
 disposable_list = "/etc/passwd"
 column = "backup"
+provider_budget = ["google=100/1000/10000"]
+provider_mx = ["corp.test=google"]
 [verify]
 split = "{victim}.d"
 """
@@ -60,6 +62,8 @@ def test_untrusted_file_cannot_set_paths_or_switches(tmp_path: Path) -> None:
         "helo",
         "disposable_list",
         "split",
+        "provider_budget",  # raising a provider's budget could get the user's IP listed
+        "provider_mx",
     } <= ignored
     assert "column" not in ignored
     assert shown["trusted"] == {str(folder / "listclean.toml"): False}

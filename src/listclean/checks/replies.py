@@ -19,7 +19,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from listclean.checks.providers import provider_of
 from listclean.model import Reason
+from listclean.politeness import ACCEPT_ALL
 
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
 
@@ -207,12 +209,7 @@ def sanitize_reply(text: str) -> str:
     return cleaned
 
 
-# Providers whose MX hosts accept every RCPT and bounce later, so a probe proves nothing.
-# Matched on the MX host name (suffix). Yahoo and AOL share the yahoodns.net inbound hosts
-# ("mta5.am0.yahoodns.net"), which answer 250 for any local part.
-UNVERIFIABLE_MX_SUFFIXES = ("yahoodns.net", "yahoo.com", "aol.com")
-
-
 def provider_unverifiable(mx_host: str) -> bool:
-    host = mx_host.lower().rstrip(".")
-    return any(host == s or host.endswith("." + s) for s in UNVERIFIABLE_MX_SUFFIXES)
+    """Providers whose MX hosts accept every RCPT and bounce later, so a probe proves nothing
+    (politeness.ACCEPT_ALL, the same table as the providers' budgets)."""
+    return provider_of(mx_host) in ACCEPT_ALL

@@ -45,6 +45,7 @@ from listclean.checks.replies import (
     sanitize_reply,
 )
 from listclean.model import Reason
+from listclean.politeness import Gate, Providers
 from listclean.probes.dns import MxHost
 from listclean.probes.egress import Egress as Routes
 from listclean.probes.egress import Proxy, RouteDown, label, open_socket
@@ -109,6 +110,7 @@ class SmtpConfig:
     backoff: float = BACKOFF_BASE
     host_budget: float = HOST_BUDGET
     routes: Routes = field(default_factory=Routes)  # direct, or SOCKS5 proxies per MX host
+    providers: Providers = field(default_factory=Providers)  # budgets keyed by provider
 
     def __post_init__(self) -> None:
         # Defence in depth: the CLI validates these too, but a library caller may not.
@@ -389,6 +391,42 @@ class Prober:
         self.connecting = 0  # connection attempts in flight
         self._sem: asyncio.Semaphore | None = None
         self.on_result: Callable[[str, Probe], None] | None = None
+        self.gates: dict[str, Gate] = {}  # provider key -> its shared budget state
+
+    def gate_for(self, mx_host: str) -> Gate | None:
+        """The provider's shared budget for an MX host; None: a host of no known provider,
+        limited per host (--smtp-per-host) as before."""
+        key = self.config.providers.key(mx_host)
+        budget = self.config.providers.budget(key, self.config.per_host)
+        if budget is None:
+            return None
+        gate = self.gates.get(key)
+        if gate is None:
+            gate = self.gates[key] = Gate(key, budget)
+        return gate
+
+    def pause(self, gate: Gate, probe: Probe) -> None:
+        """A reply refusing our IP or our sender: the provider is paused for the rest of the
+        run, so the run cannot get the IP listed by hammering on its other hosts."""
+        if gate.paused:
+            return
+        gate.paused = f"{probe.reason.value} at {probe.host}: {probe.code} {probe.reply}".strip()
+        self.warn(
+            f"provider {gate.key} paused for the rest of the run after {probe.host} answered "
+            f"{probe.code} {probe.reply!r} ({probe.reason.value}); its remaining addresses are "
+            "unknown"
+        )
+
+    def provider_stats(self) -> dict[str, dict[str, object]]:
+        return {
+            key: {
+                "budget": gate.budget.text(),
+                "most_sessions_at_once": gate.most_open,
+                "rate_limit_replies": gate.slowed,
+                "paused": gate.paused or None,
+            }
+            for key, gate in sorted(self.gates.items())
+        }
 
     def record(self, target: Target, probe: Probe) -> None:
         if target.catchall_probe:
@@ -488,6 +526,32 @@ class HostWorker:
         self.slow_sessions = 0  # sessions ended because every reply was slow
         self.started = time.monotonic()
         self.needs_utf8 = any(t.smtputf8 for t in targets)
+        self.gate = prober.gate_for(self.name)
+        self.rcpt_cap = MAX_RCPT_PER_SESSION
+        if self.gate is not None:
+            self.rcpt_cap = min(MAX_RCPT_PER_SESSION, self.gate.budget.rcpts_per_session)
+
+    def _halt(self, probe: Probe) -> None:
+        """Stop this host; a refusal of our IP or sender pauses its whole provider."""
+        self.stopped = probe
+        if self.gate is not None and probe.reason in STOPS_HOST:
+            self.prober.pause(self.gate, probe)
+
+    def _rate_limited(self) -> None:
+        self.rate_strikes += 1
+        if self.gate is not None:
+            self.gate.slow_down()
+
+    def _gate_paused(self) -> bool:
+        if self.gate is None or not self.gate.paused or self.stopped is not None:
+            return self.stopped is not None
+        self.stopped = Probe(
+            Reason.IP_BLOCKED if "ip_blocked" in self.gate.paused else Reason.SENDER_REJECTED,
+            "",
+            sanitize_reply(f"not probed: provider {self.gate.key} paused ({self.gate.paused})"),
+            self.name,
+        )
+        return True
 
     def finish_all(self, probe: Probe) -> None:
         while self.queue:
@@ -545,22 +609,32 @@ class HostWorker:
         # A second parallel session only pays off for a long queue; a short one is served by
         # one session (fewer connections, nicer to the host).
         wanted = -(-len(self.queue) // ADDRESSES_PER_PARALLEL_SESSION)
-        sessions = max(1, min(self.config.per_host, wanted))
+        per_host = self.config.per_host if self.gate is None else self.gate.budget.sessions
+        sessions = max(1, min(per_host, wanted))
         await asyncio.gather(*(self._session_loop() for _ in range(sessions)))
 
     async def _session_loop(self) -> None:
         assert self.prober._sem is not None
         while self.queue and self.stopped is None and not self._blocked():
-            if self._over_budget():
+            if self._over_budget() or self._gate_paused():
                 return
-            async with self.prober._sem:
-                if not self.queue or self.stopped is not None:
+            gate = self.gate
+            async with contextlib.AsyncExitStack() as stack:
+                if gate is not None:
+                    # the provider's slots first, then the run's: a provider that is full
+                    # never holds run-wide slots others could use
+                    await stack.enter_async_context(gate.slots)
+                    await gate.pace()
+                await stack.enter_async_context(self.prober._sem)
+                if not self.queue or self._gate_paused():
                     return
                 try:
                     conn = await self._connect()
                 except SmtpFailure as exc:
                     await self._session_failed(exc)
                     continue
+                if gate is not None:
+                    gate.opened()
                 inflight: list[Target] = []
                 try:
                     await self._transactions(conn, inflight)
@@ -568,6 +642,9 @@ class HostWorker:
                 except SmtpFailure as exc:
                     await conn.close(polite=False)
                     self._retry_inflight(inflight, exc)
+                finally:
+                    if gate is not None:
+                        gate.closed()
 
     async def _connect(self) -> Connection:
         """Hosts in preference order; fall over to the next on refusal or timeout."""
@@ -644,7 +721,7 @@ class HostWorker:
             self.stopped = probe
             return
         if exc.reason is Reason.RATE_LIMITED:
-            self.rate_strikes += 1
+            self._rate_limited()
             if self.rate_strikes > RATE_LIMIT_RETRIES:
                 self.stopped = probe
                 return
@@ -656,7 +733,7 @@ class HostWorker:
             await asyncio.sleep(self.config.backoff * 2 ** (self.reconnects - 1))
             return
         # unreachable, timed out, blocked, or a broken server: nothing more to learn here
-        self.stopped = probe
+        self._halt(probe)
 
     def _retry_inflight(self, inflight: list[Target], exc: SmtpFailure) -> None:
         """The connection broke mid-conversation: the address in flight gets one more try."""
@@ -666,9 +743,9 @@ class HostWorker:
             for target in inflight:
                 self.prober.record(target, probe)
             if exc.reason in STOPS_HOST:
-                self.stopped = probe
+                self._halt(probe)
             else:
-                self.rate_strikes += 1
+                self._rate_limited()
                 if self.rate_strikes > RATE_LIMIT_RETRIES:
                     self.stopped = probe
             return
@@ -702,7 +779,7 @@ class HostWorker:
             if (
                 errors >= MAX_ERRORS
                 or (depth > 1 and MAX_ERRORS - errors < MIN_BATCH < len(self.queue))
-                or rcpts >= MAX_RCPT_PER_SESSION
+                or rcpts >= self.rcpt_cap
                 or time.monotonic() - started > SESSION_SECONDS
             ):
                 return  # reconnect before the server's limits bite
@@ -713,7 +790,7 @@ class HostWorker:
                 depth,
                 MAX_ERRORS - errors,
                 MAX_RCPT_PER_TRANSACTION - in_transaction,
-                MAX_RCPT_PER_SESSION - rcpts,
+                self.rcpt_cap - rcpts,
             )
             batch: list[Target] = []
             while self.queue and len(batch) < budget:
@@ -796,9 +873,9 @@ class HostWorker:
     async def _host_trouble(self, probe: Probe) -> None:
         """A blocklist reply stops the host; a rate limit backs off, then gives up."""
         if probe.reason in STOPS_HOST:
-            self.stopped = probe
+            self._halt(probe)
             return
-        self.rate_strikes += 1
+        self._rate_limited()
         if self.rate_strikes > RATE_LIMIT_RETRIES:
             self.stopped = probe
             return
