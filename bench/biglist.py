@@ -79,7 +79,7 @@ def main() -> None:
                     "--nameserver",
                     "127.0.5.1:5300",
                     "--helo",
-                    "bench.lab.test",
+                    "probe.lab.test",
                     "--no-cache",
                     "--smtp-timeout",
                     "5",

@@ -84,7 +84,7 @@ from validate_email import validate_email
 emails = json.load(open(sys.argv[1]))
 def one(e):
     r = validate_email(e, check_blacklist=False, dns_timeout=3, smtp_timeout=10,
-                       smtp_helo_host="bench.lab.test", smtp_from_address="verify@bench.lab.test")
+                       smtp_helo_host="probe.lab.test", smtp_from_address="verify@bench.lab.test")
     return {True: "deliverable", False: "undeliverable", None: "unknown"}[r]
 t0 = time.perf_counter()
 with ThreadPoolExecutor(8) as pool:
@@ -157,7 +157,7 @@ def listclean(emails: list[str], tmp: Path) -> dict:
             "--nameserver",
             "127.0.5.1:5300",
             "--helo",
-            "bench.lab.test",
+            "probe.lab.test",
             "--no-cache",
             "--greylist-delay",
             "1",

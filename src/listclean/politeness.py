@@ -82,14 +82,10 @@ def parse_budget(text: str) -> tuple[str, Budget]:
     key = key.strip().lower()
     m = _BUDGET.match(value.strip())
     if not sep or not _KEY.match(key) or m is None:
-        raise ValueError(
-            f"{text!r} is not KEY=SESSIONS/RCPTS/PER_MINUTE (e.g. google=2/50/10)"
-        )
+        raise ValueError(f"{text!r} is not KEY=SESSIONS/RCPTS/PER_MINUTE (e.g. google=2/50/10)")
     sessions, rcpts, per_minute = int(m.group(1)), int(m.group(2)), float(m.group(3))
     if not (1 <= sessions <= 100 and 1 <= rcpts <= 1000 and per_minute <= 10_000):
-        raise ValueError(
-            f"{text!r}: sessions 1-100, RCPTs 1-1000, new sessions per minute 0-10000"
-        )
+        raise ValueError(f"{text!r}: sessions 1-100, RCPTs 1-1000, new sessions per minute 0-10000")
     return key, Budget(sessions, rcpts, per_minute)
 
 

@@ -75,6 +75,11 @@ PIPELINE_DEPTH = 20  # RCPTs per write when the server offers PIPELINING
 # fewer than this are left and more addresses wait, a new session (about 7 round trips) is
 # cheaper than trickling batches of 1-3 RCPTs, one round trip each (bench/latency.py: 1.6x).
 MIN_BATCH = 4
+# A pipelined batch may be larger than the rejections the session may still take when this
+# host's replies so far make "more rejections than that in one batch" less likely than this.
+# Before any reply the rate is taken as 1/2, so the first batches stay within the allowance.
+OVERSHOOT_RISK = 1e-4
+RECENT_REPLIES = 40  # the window that catches a run of bad addresses (a sorted list)
 BACKOFF_BASE = 1.0
 
 
@@ -327,6 +332,17 @@ class Connection:
             await asyncio.wait_for(self.writer.wait_closed(), 2)
 
 
+def _more_than(n: int, p: float, k: int) -> float:
+    """P(X > k) for X ~ Binomial(n, p)."""
+    q = 1.0 - p
+    term = q**n  # P(X = 0)
+    total = term
+    for i in range(k):
+        term *= (n - i) / (i + 1) * p / q
+        total += term
+    return max(0.0, 1.0 - total)
+
+
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     """One client context for the run (building one loads the CA store: ~35 ms each).
@@ -526,6 +542,8 @@ class HostWorker:
         self.slow_sessions = 0  # sessions ended because every reply was slow
         self.started = time.monotonic()
         self.needs_utf8 = any(t.smtputf8 for t in targets)
+        self.replies = self.rejections = 0  # RCPT replies from this host in this run
+        self.recent: deque[bool] = deque(maxlen=RECENT_REPLIES)  # rejected?
         self.gate = prober.gate_for(self.name)
         self.rcpt_cap = MAX_RCPT_PER_SESSION
         if self.gate is not None:
@@ -776,19 +794,22 @@ class HostWorker:
         while self.queue and self.stopped is None:
             if self._over_budget():
                 return
+            window = self._batch_limit(MAX_ERRORS - errors, depth)
             if (
                 errors >= MAX_ERRORS
-                or (depth > 1 and MAX_ERRORS - errors < MIN_BATCH < len(self.queue))
+                or (depth > 1 and window < MIN_BATCH < len(self.queue))
                 or rcpts >= self.rcpt_cap
                 or time.monotonic() - started > SESSION_SECONDS
             ):
                 return  # reconnect before the server's limits bite
-            if in_transaction >= MAX_RCPT_PER_TRANSACTION:
-                await conn.command("RSET")
-                in_transaction = 0
+            reset = in_transaction >= MAX_RCPT_PER_TRANSACTION
+            if reset:
+                in_transaction = 0  # RSET goes out in the next batch (RFC 2920 allows it)
+                if depth == 1:
+                    await conn.command("RSET")
+                    reset = False
             budget = min(
-                depth,
-                MAX_ERRORS - errors,
+                window,
                 MAX_RCPT_PER_TRANSACTION - in_transaction,
                 self.rcpt_cap - rcpts,
             )
@@ -811,11 +832,15 @@ class HostWorker:
                     continue
                 batch.append(target)
             if not batch:
+                if reset:
+                    await conn.command("RSET")
                 continue
             inflight[:] = batch
             commands = [f"RCPT TO:<{t.rcpt}>" for t in batch]
             if in_transaction == 0:
                 commands.insert(0, sender)
+            if reset:
+                commands.insert(0, "RSET")
             t0 = time.monotonic()
             failure: SmtpFailure | None = None
             try:
@@ -823,6 +848,12 @@ class HostWorker:
             except SmtpFailure as exc:
                 failure, replies = exc, exc.partial
             slow = (time.monotonic() - t0) / len(commands) > SLOW_REPLY
+            if reset and replies:
+                code, text = replies.pop(0)
+                if code != 250:
+                    raise SmtpFailure(
+                        _session_reason(code, text), f"RSET refused: {code} {text}", code
+                    )
             if in_transaction == 0 and replies:
                 code, text = replies.pop(0)
                 if code != 250:
@@ -839,8 +870,11 @@ class HostWorker:
             for i, (target, (code, text)) in enumerate(zip(batch, replies, strict=True)):
                 rcpts += 1
                 in_transaction += 1
+                self.replies += 1
+                self.recent.append(code >= 400)
                 if code >= 400:
                     errors += 1
+                    self.rejections += 1
                 reason = classify(code, text, target.rcpt)
                 probe = Probe(reason, str(code), sanitize_reply(text), conn.host)
                 if reason in HOST_LEVEL:
@@ -861,6 +895,8 @@ class HostWorker:
                     self.queue.appendleft(self.prober.catchall_target(target.domain))
             if failure is not None:
                 raise failure
+            if slow and errors >= MAX_ERRORS:
+                return  # our own batch passed the error allowance: the server slows down
             if slow:
                 self.slow_sessions += 1
                 if self.slow_sessions >= SLOW_SESSIONS_FOR_CUTOFF:
@@ -869,6 +905,22 @@ class HostWorker:
                         f"{self.slow_sessions} sessions (tarpitting)"
                     )
                 return  # the server is delaying replies (tarpit): start afresh
+
+    def _batch_limit(self, allowance: int, depth: int) -> int:
+        """The largest batch whose chance of bringing more than ``allowance`` rejections is
+        under OVERSHOOT_RISK, at an upper estimate of this host's rejection rate: over the
+        run, or over its last RECENT_REPLIES replies, whichever is higher (Laplace's rule).
+        Never more than ``depth``; never less than the allowance itself (always safe)."""
+        if allowance <= 0:
+            return 0
+        rate = max(
+            (self.rejections + 1) / (self.replies + 2),
+            (sum(self.recent) + 1) / (len(self.recent) + 2),
+        )
+        n = min(allowance, depth)
+        while n < depth and _more_than(n + 1, rate, allowance) <= OVERSHOOT_RISK:
+            n += 1
+        return n
 
     async def _host_trouble(self, probe: Probe) -> None:
         """A blocklist reply stops the host; a rate limit backs off, then gives up."""
