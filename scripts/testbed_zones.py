@@ -24,6 +24,15 @@ mx2 IN A 127.0.1.2
 mx3 IN A 127.0.1.3
 mx4 IN A 127.0.1.4
 mx5 IN A 127.0.1.5
+; replay hosts (scripts/replay_mx.py): answer like the big providers
+mxg IN A 127.0.1.6
+mxo IN A 127.0.1.7
+mxb IN A 127.0.1.8
+mxgrey IN A 127.0.1.9
+gmail IN MX 10 mxg.lab.test.
+outlook IN MX 10 mxo.lab.test.
+blocker IN MX 10 mxb.lab.test.
+greyreal IN MX 10 mxgrey.lab.test.
 ; the HELO name and MAIL FROM domain the tests use (verify@probe.lab.test): a resolvable name
 probe IN A 127.0.0.1
 ; MX, sorted by preference

@@ -130,8 +130,11 @@ class Raw:
         reply_delay: float = 0.0,
         drop_on: Callable[[str], bool] | None = None,
         tracker: Tracker | None = None,
+        max_open: int | None = None,
     ) -> None:
         self.tracker = tracker
+        self.max_open = max_open  # sessions at once; more get 421 (Postfix anvil's limit)
+        self.open = 0
         self.reply_delay = reply_delay  # seconds before every reply (a tarpit)
         self.peers: list[str] = []  # the client address of every connection
         self.allow_peers: set[str] | None = None  # others are reset at once (port 25 "blocked")
@@ -187,7 +190,13 @@ class Raw:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             writer.transport.abort()
             return
+        self.open += 1
         try:
+            if self.max_open is not None and self.open > self.max_open:
+                await self._write(
+                    writer, b"421 4.7.0 raw.lab.test Error: too many connections from 127.0.0.1\r\n"
+                )
+                return
             if self.max_sessions is not None and self.sessions > self.max_sessions:
                 await self._write(
                     writer, b"421 4.7.0 raw.lab.test Error: too many connections from 127.0.0.1\r\n"
@@ -232,6 +241,7 @@ class Raw:
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
+            self.open -= 1
             if tracker is not None:
                 tracker.open -= 1
                 tracker.rcpts_per_session.append(rcpts)

@@ -93,6 +93,8 @@ ZONE = {
     "mx.clean.test": {"A": ["127.0.8.1"]},
     "reject.test": {"MX": ["10 mx.reject.test."]},
     "mx.reject.test": {"A": ["127.0.8.2"]},
+    "oneatatime.test": {"MX": ["10 mx.oneatatime.test."]},
+    "mx.oneatatime.test": {"A": ["127.0.8.3"]},
 }
 
 
@@ -103,6 +105,7 @@ def lab() -> Iterator[tuple[FakeDNS, Lab, Tracker, Tracker]]:
     clean, reject = Tracker(), Tracker()
     lab.raw("127.0.8.1", Raw(tracker=clean))
     lab.raw("127.0.8.2", Raw(lambda a: "550 5.1.1 User unknown", tracker=reject))
+    lab.raw("127.0.8.3", Raw(reply_delay=0.03, max_open=1))
     yield dns, lab, clean, reject
     lab.close()
     dns.close()
@@ -130,3 +133,28 @@ def test_end_to_end_error_allowance_holds(lab: tuple, tmp_path: Path) -> None:
     assert reject.rcpts_per_session and max(reject.rcpts_per_session) <= MAX_ERRORS
     # the clean host's sessions are not cut short by the allowance
     assert max(clean.rcpts_per_session) > 100
+
+
+def test_a_host_that_allows_one_session_at_once_is_not_given_up(lab: tuple, tmp_path: Path) -> None:
+    """300 addresses make listclean want two sessions; the host answers the second one's
+    greeting with 421 "too many connections" (Postfix anvil) while the first works. That once
+    counted as rate-limit strikes, and after three backoffs (7 s) the host was stopped with its
+    remaining addresses unknown/rate_limited. Now the extra session just ends."""
+    dns, server, _clean, _reject = lab
+    emails = [f"u{i}@oneatatime.test" for i in range(300)]
+    src = tmp_path / "l.csv"
+    src.write_text("email\n" + "\n".join(emails) + "\n")
+    settings = dataclasses.replace(
+        Settings(),
+        nameservers=(dns.address,),
+        allow_test_domains=True,
+        allow_private_mx=True,
+        smtp_port=server.port,
+        helo="probe.lab.test",
+        use_cache=False,
+        home=tmp_path / "home",
+    )
+    verify(str(src), str(tmp_path / "o.csv"), settings)
+    rows = read_csv(tmp_path / "o.csv")
+    reason = rows[0].index("lc_reason")
+    assert {r[reason] for r in rows[1:]} == {"accept_all"}  # the host accepts anything

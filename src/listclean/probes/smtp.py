@@ -543,6 +543,7 @@ class HostWorker:
         self.started = time.monotonic()
         self.needs_utf8 = any(t.smtputf8 for t in targets)
         self.replies = self.rejections = 0  # RCPT replies from this host in this run
+        self.live = 0  # sessions of this worker open now
         self.recent: deque[bool] = deque(maxlen=RECENT_REPLIES)  # rejected?
         self.gate = prober.gate_for(self.name)
         self.rcpt_cap = MAX_RCPT_PER_SESSION
@@ -649,10 +650,16 @@ class HostWorker:
                 try:
                     conn = await self._connect()
                 except SmtpFailure as exc:
+                    if exc.reason is Reason.RATE_LIMITED and self.live:
+                        # An extra session refused while ours is open (Postfix anvil's "too
+                        # many connections"): the host wants fewer at once, not a pause. This
+                        # loop ends; the open session carries on with the queue.
+                        return
                     await self._session_failed(exc)
                     continue
                 if gate is not None:
                     gate.opened()
+                self.live += 1
                 inflight: list[Target] = []
                 try:
                     await self._transactions(conn, inflight)
@@ -661,6 +668,7 @@ class HostWorker:
                     await conn.close(polite=False)
                     self._retry_inflight(inflight, exc)
                 finally:
+                    self.live -= 1
                     if gate is not None:
                         gate.closed()
 
