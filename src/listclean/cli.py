@@ -27,7 +27,7 @@ app = typer.Typer(
 
 class DedupeMode(StrEnum):
     exact = "exact"
-    casefold = "casefold"
+    case_fold = "casefold"  # not `casefold`: that would shadow str.casefold
     provider = "provider"
 
 
@@ -548,7 +548,7 @@ def verify(
     allow_list: Annotated[
         Path | None, typer.Option(help="Domains never treated as disposable, one per line.")
     ] = None,
-    dedupe: Dedupe = DedupeMode.casefold,
+    dedupe: Dedupe = DedupeMode.case_fold,
     nameserver: Nameserver = None,
     dns_timeout: DnsTimeout = 5.0,
     smtp_port: SmtpPort = 25,

@@ -152,7 +152,8 @@ class Source:
             raise diagnose(self, str(exc)) from None
 
     def emails(self, batch: pl.DataFrame) -> list[str]:
-        return batch.get_column(self._names[self.email_index]).to_list()  # type: ignore[no-any-return]
+        values: list[str] = batch.get_column(self._names[self.email_index]).to_list()
+        return values
 
     def email_series(self, batch: pl.DataFrame) -> pl.Series:
         return batch.get_column(self._names[self.email_index])
@@ -741,7 +742,7 @@ def _stdlib_problem(src: Source) -> str | None:
     with open(src.path, encoding="utf-8-sig", newline="") as handle:
         if src.preamble:
             handle.readline()
-        tracker = _LineTracker(handle)  # type: ignore[arg-type]
+        tracker = _LineTracker(handle)
         reader = csv.reader(tracker, delimiter=sep, strict=True)
         first_data = not src.has_header
         while True:

@@ -66,7 +66,8 @@ class DuplicateIndex:
     def mark(self, normalized: list[str], first_row: int) -> list[str]:
         """duplicate_of for each row ("" for a first occurrence or an empty address)."""
         series = self.mark_series(pl.Series(normalized, dtype=pl.String), first_row)
-        return series.to_list()  # type: ignore[no-any-return]
+        marks: list[str] = series.to_list()
+        return marks
 
     def mark_series(self, normalized: pl.Series, first_row: int) -> pl.Series:
         """``mark`` for a Series of normalized addresses, without Python lists."""
@@ -527,7 +528,7 @@ def tally_columns(tally: Tally, columns: dict[str, pl.Series], messages: list[st
         tally.mx[value] += count
     stamps = columns["lc_checked_at"].filter(columns["lc_checked_at"] != "")
     if len(stamps):
-        low, high = stamps.min(), stamps.max()
+        low, high = str(stamps.min()), str(stamps.max())
         tally.checked = (
             [min(tally.checked[0], low), max(tally.checked[1], high)]
             if tally.checked

@@ -270,11 +270,11 @@ class NetworkStage:
             return {}
         results: dict[str, Probe] = {}
         cache = self.cache
-        domains = sorted({t.domain for _, ts in groups.values() for t in ts.values()})
+        names = sorted({t.domain for _, ts in groups.values() for t in ts.values()})
         if cache is not None:
             targets = [t for _, ts in groups.values() for t in ts.values()]
             results = cache.probes(targets)
-            self.catchall.update(cache.catchall([d for d in domains if d not in self.catchall]))
+            self.catchall.update(cache.catchall([d for d in names if d not in self.catchall]))
             # An accepted verdict is only worth reusing with its domain's catch-all fact: without
             # it, "accepted" would read as deliverable where a clean run says accept_all (the
             # fact expired, or the run that cached the address was killed before learning it).
@@ -348,13 +348,13 @@ class NetworkStage:
         undecided = {d for d, v in prober.catchall.items() if v is None}
         if undecided:
             domain_of = {t.key: t.domain for _, ts in todo for t in ts}
-            for key, probe in list(results.items()):
-                domain = domain_of.get(key)
-                if domain in undecided and probe.reason is Reason.ACCEPTED:
-                    last = prober.catchall_last.get(domain)
-                    results[key] = _undecided_catchall(probe, last)
-            for domain in undecided:
-                del prober.catchall[domain]  # asked again in a later chunk
+            for address, probe in list(results.items()):
+                name = domain_of.get(address, "")
+                if name in undecided and probe.reason is Reason.ACCEPTED:
+                    last = prober.catchall_last.get(name)
+                    results[address] = _undecided_catchall(probe, last)
+            for name in undecided:
+                del prober.catchall[name]  # asked again in a later chunk
         prober.results = {}
         return results
 
@@ -450,6 +450,7 @@ def resolve_domains(
     return {d: without_private(d, i) for d, i in infos.items()}
 
 
+_malloc_trim: Callable[[int], int] | None
 try:
     _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
 except (OSError, AttributeError):  # not glibc
@@ -703,13 +704,25 @@ def _verify(
         timings: dict[str, float] = {}
         egress = new_egress()
         manifest["egress"] = egress
-        style = {"bom": src.bom, "crlf": src.crlf, "encoding": src.out_encoding}
         writer = csvio.Writer(
-            output, src.out_separator, output_format(output, settings), spool=spool, **style
+            output,
+            src.out_separator,
+            output_format(output, settings),
+            spool=spool,
+            bom=src.bom,
+            crlf=src.crlf,
+            encoding=src.out_encoding,
         )
         split = None
         if settings.split_dir is not None:
-            split = csvio.SplitWriter(settings.split_dir, src.out_separator, spool=spool, **style)
+            split = csvio.SplitWriter(
+                settings.split_dir,
+                src.out_separator,
+                spool=spool,
+                bom=src.bom,
+                crlf=src.crlf,
+                encoding=src.out_encoding,
+            )
         network = NetworkStage(settings, egress, notes, cache, progress, log) if networked else None
         spilled: Iterator[pl.DataFrame] | None = None
         try:
@@ -733,6 +746,7 @@ def _verify(
                 with _timed(timings, "check_s"):
                     frames: list[tuple[pl.DataFrame, list[str]]] = []
                     for batch in chunk:
+                        messages: list[str]
                         if spilled is not None:  # its syntax messages are counted already
                             frame, messages = next(spilled), []
                         else:

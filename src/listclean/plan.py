@@ -90,6 +90,7 @@ def estimate(
     host_times: list[float] = []
     cpu = 0.0
     shared: dict[str, list[float]] = {}  # provider -> [sessions, work seconds, cpu]
+    sessions: float
     for addresses, domains, key in groups:
         budget = providers.budget(key, settings.smtp_per_host)
         cap = MAX_RCPT_PER_SESSION if budget is None else budget.rcpts_per_session
@@ -271,9 +272,9 @@ async def _port_check(
     samples: list[tuple[float, float, bool]] = []
     routes = Routes.from_options(settings.proxies, settings.routes, settings.source_address)
     by_route: dict[str, tuple[Proxy | None, list[MxHost]]] = {}
-    for hosts in groups:
-        for proxy in routes.choices(hosts[0].name):
-            by_route.setdefault(label(proxy), (proxy, []))[1].append(hosts[0])
+    for group in groups:
+        for proxy in routes.choices(group[0].name):
+            by_route.setdefault(label(proxy), (proxy, []))[1].append(group[0])
     plan: dict[str, Any] = {}
     for name, (proxy, hosts) in by_route.items():
         plan[name] = await _banner_check(hosts, proxy, routes.source_address, settings, samples)

@@ -40,9 +40,9 @@ def load_master_key(home: Path) -> bytes:
     ensure_home(home)
     path = home / KEY_FILE
     for _attempt in range(50):
-        key = _read_key(path)
-        if key is not None:
-            return key
+        found = _read_key(path)
+        if found is not None:
+            return found
         # Made whole in a private temp file, then linked into place: a run starting at the
         # same moment sees either no key or the complete key, never half of one.
         fresh = secrets.token_bytes(32)
