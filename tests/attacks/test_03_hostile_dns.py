@@ -62,3 +62,31 @@ def test_hostile_names_are_dns_errors_not_crashes(tmp_path: Path, env: tuple[Fak
     for stream in (proc.stdout, proc.stderr):
         text = stream.decode("utf-8", "replace")
         assert "\x1b" not in text and "\x00" not in text and "evil" not in text
+
+
+def test_hostile_ptr_name_never_reaches_a_warning() -> None:
+    """The sender pre-flight (#14) shows this machine's reverse DNS name in a warning, in the
+    report and in `plan`: a PTR answer carrying escape sequences, NUL or CR/LF is no name at
+    all (unknown), and nothing of it reaches the text."""
+    import asyncio
+
+    from listclean.sender import Identity, _ask, _warnings, describe
+    from listclean.settings import Settings
+
+    reverse = {
+        f"{i}.113.0.203.in-addr.arpa": {"PTR": [name]}
+        for i, name in enumerate(HOSTILE_NAMES.values(), start=1)
+    }
+    dns = FakeDNS({"mail.good.test": {"A": ["127.0.0.1"]}, **reverse})
+    try:
+        settings = Settings(nameservers=(dns.address,), helo="mail.good.test")
+        port = int(dns.address.rsplit(":", 1)[1])
+        for i in range(1, len(HOSTILE_NAMES) + 1):
+            ident = Identity(helo="mail.good.test", helo_from="--helo", mail_from="v@good.test")
+            ident.public_ip = ident.local_address = f"203.0.113.{i}"
+            asyncio.run(_ask(settings, [("127.0.0.1", port)], ident))
+            assert ident.reverse_name is None  # refused, as for an MX or CNAME name
+            text = " ".join(_warnings(settings, ident)) + str(describe(ident, settings))
+            assert "evil" not in text and "\x1b" not in text and "\x00" not in text
+    finally:
+        dns.close()

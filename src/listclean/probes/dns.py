@@ -313,7 +313,14 @@ class Resolver:
             )
         except (_Failure, ValueError, wire.WireError, OSError):
             return None
-        return str(records[0].value).rstrip(".").lower() if records else ""
+        if not records:
+            return ""
+        try:
+            # a PTR name is a hostile DNS answer like any other: checked as a host name before
+            # it reaches a warning, a report or a terminal
+            return _check_name(str(records[0].value).rstrip(".").lower(), "a PTR name")
+        except _Failure:
+            return None
 
     async def resolve(self, domain: str) -> DomainInfo:
         """domain: the A-label (ASCII) form."""
