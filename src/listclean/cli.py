@@ -406,32 +406,18 @@ HostBudget = Annotated[
 ]
 
 
-def _each(parse_name: str) -> Any:
-    """A callback that checks every value of a repeatable option with an egress parser."""
+def _each(module: str, parse_name: str) -> Any:
+    """A callback that checks every value of a repeatable option with a parser of
+    ``listclean.<module>`` (imported when the option is used); its ValueError is a usage error."""
 
     def check(values: list[str] | None) -> list[str] | None:
-        from listclean.probes import egress
+        import importlib
 
+        parse = getattr(importlib.import_module(f"listclean.{module}"), parse_name)
         for value in values or []:
             try:
-                getattr(egress, parse_name)(value)
-            except egress.EgressError as exc:
-                raise _usage(str(exc)) from None
-        return values
-
-    return check
-
-
-def _each_politeness(parse_name: str) -> Any:
-    """A callback that checks every value of a repeatable option with a politeness parser."""
-
-    def check(values: list[str] | None) -> list[str] | None:
-        from listclean import politeness
-
-        for value in values or []:
-            try:
-                getattr(politeness, parse_name)(value)
-            except ValueError as exc:
+                parse(value)
+            except ValueError as exc:  # EgressError is a ValueError too
                 raise _usage(str(exc)) from None
         return values
 
@@ -456,7 +442,7 @@ ProxyOpt = Annotated[
         "--proxy",
         help="SOCKS5 proxy for SMTP, socks5://[user:pass@]host:port (repeatable: used in "
         "rotation). DNS stays local: the proxy is asked for the IP.",
-        callback=_each("parse_proxy"),
+        callback=_each("probes.egress", "parse_proxy"),
     ),
 ]
 RouteOpt = Annotated[
@@ -465,7 +451,7 @@ RouteOpt = Annotated[
         "--route",
         help="Per-provider route SUFFIX=PROXY (or SUFFIX=direct) for MX hosts ending with "
         "SUFFIX, e.g. outlook.com=socks5://127.0.0.1:1080 (repeatable).",
-        callback=_each("parse_route"),
+        callback=_each("probes.egress", "parse_route"),
     ),
 ]
 ProviderBudget = Annotated[
@@ -475,7 +461,7 @@ ProviderBudget = Annotated[
         help="A provider's budget KEY=SESSIONS/RCPTS/PER_MINUTE: sessions at once over all its "
         "MX hosts, RCPTs per session, new sessions per minute (0: no pace), e.g. "
         "google=2/50/10 (repeatable; docs/politeness.md).",
-        callback=_each_politeness("parse_budget"),
+        callback=_each("politeness", "parse_budget"),
     ),
 ]
 ProviderMx = Annotated[
@@ -484,7 +470,7 @@ ProviderMx = Annotated[
         "--provider-mx",
         help="MX host names ending in SUFFIX belong to provider KEY: SUFFIX=KEY, e.g. "
         "mx.corp.example=corp (repeatable).",
-        callback=_each_politeness("parse_mx_rule"),
+        callback=_each("politeness", "parse_mx_rule"),
     ),
 ]
 SourceAddress = Annotated[
@@ -648,14 +634,15 @@ def verify(
     if not settings.offline:
         # Pre-flight: a HELO or MAIL FROM that servers refuse would turn the run into
         # unknowns; say so before probing, once, with the fix (also in the report's notices).
+        from listclean.safety import neutralise_cell
         from listclean.sender import check_identity
 
         try:
             early = check_identity(settings).warnings
         except ListcleanError as exc:
             raise _fail(str(exc), exc.exit_code) from None
-        for note in early:
-            typer.echo(f"listclean: warning: {note}", err=True)
+        for note in early:  # may quote names from DNS: no control characters reach the tty
+            typer.echo(f"listclean: warning: {neutralise_cell(note)}", err=True)
     interactive = sys.stderr.isatty() and not quiet
     with _progress(interactive) as progress:
         try:
