@@ -24,7 +24,7 @@ from listclean.pipeline import verify
 from listclean.politeness import Providers, parse_budget, parse_mx_rule
 from listclean.settings import Settings
 
-from .conftest import read_csv, run_cli
+from .conftest import lab_args, read_csv, run_cli
 from .dnsserver import FakeDNS
 from .smtpserver import Lab, Raw, Tracker
 
@@ -120,14 +120,9 @@ def test_pace_of_new_sessions(env: Env, tmp_path: Path) -> None:
         "plan",
         str(src),
         "--json",
-        "--nameserver",
-        env.dns.address,
-        "--allow-test-domains",
-        "--allow-private-mx",
+        *lab_args(env.dns.address),
         "--smtp-port",
         str(env.lab.port),
-        "--helo",
-        "probe.lab.test",
         *budget,
     )
     assert proc.returncode == 0, proc.stderr

@@ -17,7 +17,7 @@ import pytest
 
 from listclean.vault import Vault, redact
 
-from .conftest import read_csv, run_cli, without_checked_at
+from .conftest import lab_args, read_csv, run_cli, without_checked_at
 
 N = 4000
 
@@ -34,12 +34,7 @@ def args(src: Path, out: Path, dns: str, *extra: str) -> list[str]:
         str(src),
         "-o",
         str(out),
-        "--allow-test-domains",
-        "--allow-private-mx",
-        "--nameserver",
-        dns,
-        "--helo",
-        "probe.lab.test",
+        *lab_args(dns),
         "--smtp-per-host",
         "1",
         *extra,
