@@ -191,3 +191,38 @@ def test_cli_usage_errors() -> None:
         proc = run_cli("verify", "x.csv", "--offline", option, value)
         assert proc.returncode == 2
         assert b"Traceback" not in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_a_rate_limit_reply_slows_the_whole_provider() -> None:
+    """Gate.slow_down (called for a rate-limit reply from any of the provider's hosts) doubles
+    the pause between new sessions to the provider, from at least 2 s, up to 5 min; pace()
+    spaces session starts by it."""
+    import asyncio
+
+    from listclean.politeness import Budget, Gate
+
+    async def starts(gate: Gate, n: int) -> list[float]:
+        out = []
+        for _ in range(n):
+            await gate.pace()
+            out.append(asyncio.get_running_loop().time())
+        return out
+
+    async def main() -> None:
+        gate = Gate("corp", Budget(sessions=2, rcpts_per_session=10, per_minute=600))
+        assert gate.interval == pytest.approx(0.1)
+        got = await starts(gate, 3)
+        assert got[2] - got[0] == pytest.approx(0.2, abs=0.05)
+        gate.slow_down()
+        assert gate.interval == 2.0 and gate.slowed == 1
+        gate.slow_down()
+        assert gate.interval == 4.0
+        for _ in range(10):
+            gate.slow_down()
+        assert gate.interval == 300.0
+        unpaced = Gate("x", Budget(1, 1, 0))
+        assert unpaced.interval == 0.0
+        unpaced.slow_down()  # a provider with no pace gets one after a rate-limit reply
+        assert unpaced.interval == 2.0
+
+    asyncio.run(main())
