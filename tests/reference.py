@@ -16,7 +16,7 @@ from listclean.checks.replies import provider_unverifiable
 from listclean.checks.score import score
 from listclean.checks.verdict import apply_dns, apply_smtp
 from listclean.fastpath import DuplicateIndex
-from listclean.model import Flag, Reason, Result, status_of
+from listclean.model import Reason, Result, status_of
 from listclean.pipeline import Memo, _flags_text
 from listclean.probes.dns import DomainInfo
 from listclean.probes.smtp import Probe
@@ -65,7 +65,8 @@ def annotate(
         "lc_duplicate_of": duplicate_of,
         "lc_provider": providers,
         "lc_score": [
-            "" if (v := score(r.reason, Flag.ROLE in r.flags)) is None else str(v) for r in results
+            "" if (v := score(r.reason, [f.value for f in r.flags])) is None else str(v)
+            for r in results
         ],
         "lc_checked_at": [getattr(lookup, "checked_at", {}).get(r.normalized, "") for r in results],
     }

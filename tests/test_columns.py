@@ -80,7 +80,7 @@ def test_columns_on_a_networked_run(env: tuple[FakeDNS, Lab], tmp_path: Path) ->
     assert got["zed@mcorp.test"][col["lc_provider"]] == "microsoft"
     assert got["info@own.test"][col["lc_provider"]] == ""
     assert got["ann@gcorp.test"][col["lc_score"]] == str(score(Reason.ACCEPTED))
-    assert got["info@own.test"][col["lc_score"]] == str(score(Reason.ACCEPTED, role=True))
+    assert got["info@own.test"][col["lc_score"]] == str(score(Reason.ACCEPTED, ["role"]))
     assert got["zed@mcorp.test"][col["lc_score"]] == str(score(Reason.MAILBOX_NOT_FOUND))
     assert got["bad@"][col["lc_score"]] == "" and got["bad@"][col["lc_checked_at"]] == ""
     stamp = got["ann@gcorp.test"][col["lc_checked_at"]]

@@ -489,6 +489,14 @@ Dedupe = Annotated[
         "+tags at providers that document them)."
     ),
 ]
+NoEvidence = Annotated[
+    bool,
+    typer.Option(
+        "--no-evidence",
+        metavar=" ",
+        help="Ignore what `listclean learn` stored (bounces, complaints, unsubscribes).",
+    ),
+]
 JsonOut = Annotated[bool, typer.Option("--json", metavar=" ", help="Print JSON.")]
 
 
@@ -557,6 +565,7 @@ def verify(
         ),
     ] = False,
     no_cache: NoCache = False,
+    no_evidence: NoEvidence = False,
     cache_ttl: Annotated[
         float,
         typer.Option(help="Days a decided verdict is kept and reused (retention).", callback=_days),
@@ -615,6 +624,7 @@ def verify(
         starttls=not no_starttls,
         home=default_home(),
         use_cache=not no_cache,
+        use_evidence=not no_evidence,
         resume=resume,
         cache_ttl_days=cache_ttl,
         smtp_per_host=max(1, smtp_per_host),
@@ -695,6 +705,7 @@ def check(
     allow_test_domains: AllowTestDomains = False,
     allow_private_mx: AllowPrivateMx = False,
     no_cache: NoCache = False,
+    no_evidence: NoEvidence = False,
 ) -> None:
     """Check single addresses and print one verdict each (a table, or JSON with --json).
 
@@ -724,6 +735,7 @@ def check(
         allow_test_domains=allow_test_domains,
         allow_private_mx=allow_private_mx,
         use_cache=not no_cache,
+        use_evidence=not no_evidence,
         home=default_home(),
         column="email",
     )
@@ -916,6 +928,154 @@ def cache_purge(
     finally:
         store.close()
     typer.echo("deleted: " + ", ".join(f"{n} {table}" for table, n in deleted.items()))
+
+
+def _when_option(value: str | None) -> str | None:
+    if value is None:
+        return value
+    from listclean.learn import parse_when
+
+    if parse_when(value) is None:
+        raise _usage(f"{value!r} is not a date; use YYYY-MM-DD")
+    return value
+
+
+@app.command()
+def learn(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Bounce logs, exports or mailboxes (Postfix/Exim logs, Mailchimp, HubSpot, "
+            "Brevo, SendGrid, Amazon SES, mbox, Maildir). Formats are detected."
+        ),
+    ] = None,
+    stats: Annotated[
+        bool, typer.Option("--stats", metavar=" ", help="Show what is learned (counts only).")
+    ] = False,
+    forget: Annotated[
+        bool,
+        typer.Option(
+            "--forget",
+            metavar=" ",
+            help="Delete learned evidence: all of it, or with --source and/or --before.",
+        ),
+    ] = False,
+    source: Annotated[
+        str | None,
+        typer.Option(help="With --forget: only this source format (postfix, mailchimp, ses...)."),
+    ] = None,
+    before: Annotated[
+        str | None,
+        typer.Option(
+            help="With --forget: only evidence older than this date (YYYY-MM-DD).",
+            callback=_when_option,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", metavar=" ", help="Parse and count; store nothing.")
+    ] = False,
+    json_out: JsonOut = False,
+) -> None:
+    """Learn from your own bounces: later runs mark hard-bounced addresses
+    undeliverable/previously_bounced and flag complaints and unsubscribes.
+
+    Example: [bold]listclean learn /var/log/mail.log cleaned_members_export.csv[/]
+    """
+    import json
+    from collections import Counter
+
+    from listclean.evidence import Evidence
+    from listclean.learn import FORMATS, parse_files, parse_when
+    from listclean.safety import for_terminal
+    from listclean.store import Store
+    from listclean.vault import Vault
+
+    home = default_home()
+    if forget or stats:
+        if files:
+            raise _fail(
+                "--stats and --forget take no files; run `listclean learn FILE...` apart", 2
+            )
+        if source is not None and source not in FORMATS:
+            raise _fail(f"unknown --source {source!r}; one of: {', '.join(FORMATS)}", 2)
+        if not forget and (source is not None or before is not None):
+            raise _fail("--source and --before go with --forget", 2)
+        try:
+            store = Store(home)
+        except ListcleanError as exc:
+            raise _fail(str(exc), exc.exit_code) from None
+        try:
+            if forget:
+                cut = parse_when(before) if before else None
+                deleted = store.forget_evidence(source, cut)
+                result: dict[str, Any] = {"forgotten": deleted}
+            else:
+                result = dict(store.evidence_stats())
+        finally:
+            store.close()
+        if json_out:
+            typer.echo(json.dumps(result, indent=2))
+        elif forget:
+            typer.echo(f"forgot {result['forgotten']} learned records")
+        else:
+            typer.echo(f"{result['records']} records about {result['addresses']} addresses")
+            from listclean.evidence import iso
+
+            for row in result["by_source"]:
+                typer.echo(
+                    f"  {row['source']:<10} {row['kind']:<13} {row['records']:>8} records "
+                    f"{row['addresses']:>8} addresses  {iso(row['first'])[:10]} .. "
+                    f"{iso(row['last'])[:10]}"
+                )
+        return
+    if source is not None or before is not None:
+        raise _fail("--source and --before go with --forget", 2)
+    if not files:
+        raise _fail("nothing to learn: pass one or more files (or --stats, --forget)", 2)
+    try:
+        parsed = parse_files(files)
+    except ListcleanError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    summary: list[dict[str, Any]] = []
+    new = 0
+    store_handle: Evidence | None = None
+    try:
+        if not dry_run:
+            store_handle = Evidence(Store(home), Vault.open(home))
+            for item in parsed:
+                new += store_handle.learn(item.events, item.format)
+    except ListcleanError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    finally:
+        if store_handle is not None:
+            store_handle.close()
+    for item in parsed:
+        counted = Counter(e.kind.value for e in item.events)
+        summary.append(
+            {
+                "file": item.path,
+                "format": item.format,
+                "records": len(item.events),
+                "kinds": dict(sorted(counted.items())),
+                "skipped": item.skipped,
+            }
+        )
+    total = sum(s["records"] for s in summary)
+    if json_out:
+        typer.echo(
+            json.dumps(
+                {"files": summary, "records": total, "new": new, "dry_run": dry_run}, indent=2
+            )
+        )
+        return
+    for s in summary:
+        kinds = ", ".join(f"{n} {k}" for k, n in s["kinds"].items()) or "no evidence"
+        skipped = f"; {s['skipped']} records without an address skipped" if s["skipped"] else ""
+        typer.echo(f"{for_terminal(s['file'])}: {s['format']}, {kinds}{skipped}")
+    if dry_run:
+        typer.echo(f"dry run: {total} records read, nothing stored")
+    else:
+        typer.echo(f"learned {new} new records ({total - new} already known)")
 
 
 @app.command("audit")

@@ -18,7 +18,15 @@ from pathlib import Path
 import polars as pl
 
 from listclean.checks.lists import role_locals
-from listclean.checks.score import BASE, NO_SCORE, ROLE_PENALTY
+from listclean.checks.score import (
+    BASE,
+    DELIVERED_FLOOR,
+    NO_LIFT,
+    NO_SCORE,
+    OPT_OUT_CAP,
+    ROLE_PENALTY,
+    SOFT_PENALTY,
+)
 from listclean.checks.syntax import SPECIAL_TLDS
 from listclean.checks.verdict import DNS_FINAL, OfflineChecker
 from listclean.model import LC_COLUMNS, Flag, Reason, Result, status_of
@@ -477,6 +485,25 @@ _STATUS_OF = {r.value: status_of(r).value for r in Reason}
 _BASE_SCORE = {r.value: (None if r in NO_SCORE else BASE.get(r, 40)) for r in Reason}
 
 
+def _has_flag(flag: Flag) -> pl.Expr:
+    return pl.col("_flags").str.contains(rf"(^|;){flag.value}(;|$)")
+
+
+def _score_expr() -> pl.Expr:
+    """checks.score.score as one column expression (tests/test_fastpath.py checks they agree)."""
+    base = pl.col("lc_reason").replace_strict(_BASE_SCORE, return_dtype=pl.Int64)
+    value = base - pl.when(_has_flag(Flag.ROLE)).then(pl.lit(ROLE_PENALTY)).otherwise(pl.lit(0))
+    lift = _has_flag(Flag.PREVIOUSLY_DELIVERED) & ~pl.col("lc_reason").is_in(
+        [r.value for r in NO_LIFT]
+    )
+    value = pl.when(lift).then(pl.max_horizontal(value, pl.lit(DELIVERED_FLOOR))).otherwise(value)
+    value = value - pl.when(_has_flag(Flag.SOFT_BOUNCED)).then(pl.lit(SOFT_PENALTY)).otherwise(0)
+    opted_out = _has_flag(Flag.COMPLAINED) | _has_flag(Flag.UNSUBSCRIBED)
+    value = pl.when(opted_out).then(pl.min_horizontal(value, pl.lit(OPT_OUT_CAP))).otherwise(value)
+    value = pl.when(base.is_null()).then(None).otherwise(value)  # invalid syntax: no score
+    return value.clip(0, 100).cast(pl.String).fill_null("")
+
+
 NEUTRALISED = ("lc_normalized", "lc_suggestion", "lc_mx", "lc_smtp_reply")
 
 
@@ -487,15 +514,7 @@ def finish(frame: pl.DataFrame) -> dict[str, pl.Series]:
         # and no leading = + - @ a spreadsheet would run (values from the list and from DNS).
         *(neutralise_expr(name) for name in NEUTRALISED),
         lc_status=pl.col("lc_reason").replace_strict(_STATUS_OF, return_dtype=pl.String),
-        lc_score=(
-            pl.col("lc_reason").replace_strict(_BASE_SCORE, return_dtype=pl.Int64)
-            - pl.when(pl.col("_flags").str.contains(rf"(^|;){Flag.ROLE.value}(;|$)"))
-            .then(pl.lit(ROLE_PENALTY))
-            .otherwise(pl.lit(0))
-        )
-        .clip(0, 100)
-        .cast(pl.String)
-        .fill_null(""),
+        lc_score=_score_expr(),
         lc_flags=pl.concat_str(
             pl.when(pl.col("_flags") != "").then("_flags"),
             pl.when("_accept_all").then(pl.lit(Flag.ACCEPT_ALL.value)),

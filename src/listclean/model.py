@@ -26,6 +26,7 @@ class Reason(StrEnum):
     NULL_MX = "null_mx"
     MAILBOX_NOT_FOUND = "mailbox_not_found"
     MAILBOX_DISABLED = "mailbox_disabled"
+    PREVIOUSLY_BOUNCED = "previously_bounced"  # the user's own bounce logs (listclean learn)
     # risky
     ACCEPT_ALL = "accept_all"
     DISPOSABLE = "disposable"
@@ -53,6 +54,7 @@ STATUS_OF: dict[Reason, Status] = {
     Reason.NULL_MX: Status.UNDELIVERABLE,
     Reason.MAILBOX_NOT_FOUND: Status.UNDELIVERABLE,
     Reason.MAILBOX_DISABLED: Status.UNDELIVERABLE,
+    Reason.PREVIOUSLY_BOUNCED: Status.UNDELIVERABLE,
     Reason.ACCEPT_ALL: Status.RISKY,
     Reason.DISPOSABLE: Status.RISKY,
     Reason.MAILBOX_FULL: Status.RISKY,
@@ -71,6 +73,11 @@ class Flag(StrEnum):
     ACCEPT_ALL = "accept_all"
     SMTPUTF8 = "smtputf8"
     DUPLICATE = "duplicate"
+    # learned evidence (listclean learn): flags never change the status
+    COMPLAINED = "complained"
+    UNSUBSCRIBED = "unsubscribed"
+    PREVIOUSLY_DELIVERED = "previously_delivered"
+    SOFT_BOUNCED = "soft_bounced"
 
 
 # Output columns appended after the original ones, in this order (the contract).

@@ -38,6 +38,7 @@ from listclean.checks.lists import DomainLists, disposable_version, read_domain_
 from listclean.checks.replies import provider_unverifiable, sanitize_reply
 from listclean.checks.verdict import OfflineChecker
 from listclean.errors import ConfigError, ListcleanError, OutputError
+from listclean.evidence import Evidence, apply_evidence
 from listclean.fastpath import (
     DOMAIN_SCHEMA,
     PROBE_SCHEMA,
@@ -413,6 +414,12 @@ class AnnotateRun:
             finally:
                 if cache is not None:
                     cache.close()
+        evidence = Evidence.open(self.settings)
+        if evidence is not None:
+            try:
+                frame = apply_evidence(frame, evidence.facts(frame.get_column("lc_normalized")))
+            finally:
+                evidence.close()
         return finish(frame)
 
 
@@ -686,7 +693,9 @@ def _verify(
         src.close()
         raise ConfigError("--resume continues from the cache; drop --no-cache")
     cache: Cache | None = None
+    evidence: Evidence | None = None
     try:
+        evidence = Evidence.open(settings)
         if networked and settings.use_cache:
             cache = Cache(settings)
             fp = fingerprint(cache.vault.keyed(src.sha256), settings)
@@ -769,6 +778,9 @@ def _verify(
                     for batch, (frame, messages) in zip(chunk, frames, strict=True):
                         if network is not None:
                             frame = apply_network(frame, domains, probe_frame)
+                        if evidence is not None:
+                            facts = evidence.facts(frame.get_column("lc_normalized"))
+                            frame = apply_evidence(frame, facts)
                         cols = finish(frame)
                         tally_columns(tally, cols, messages)
                         out = src.annotated(batch, cols)
@@ -798,6 +810,8 @@ def _verify(
     finally:
         if cache is not None:
             cache.close()
+        if evidence is not None:
+            evidence.close()
         src.close()
     duration = time.perf_counter() - t0
     counts = tally.as_dict()
@@ -835,6 +849,7 @@ def _verify(
         ),
         "counts": counts,
         "unique_addresses": len(seen),
+        "learned": {"addresses_matched": evidence.matched} if evidence is not None else None,
         "egress": egress,
         "lists": manifest["lists"],
         "settings": manifest["settings"],

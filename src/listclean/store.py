@@ -6,6 +6,8 @@ Tables:
 - ``addresses``: decided SMTP verdicts, keyed by HMAC-SHA256 of the normalized address, the
   reply sealed with AES-GCM (see vault.py). Nothing here holds an address in plain text.
   These rows are also the checkpoint that ``--resume`` continues from.
+- ``evidence``: what ``listclean learn`` read from the user's bounce logs and exports, keyed
+  by HMAC like ``addresses`` (kind, time and source format only: never an address or a reply).
 - ``runs``: one row per run (input hash + options fingerprint) so ``--resume`` can tell an
   interrupted run of the same input and options from a new one.
 """
@@ -46,6 +48,15 @@ CREATE TABLE IF NOT EXISTS addresses (
     decided REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS addresses_decided ON addresses(decided);
+CREATE TABLE IF NOT EXISTS evidence (  -- `listclean learn`: the user's own delivery evidence
+    id      BLOB NOT NULL,         -- HMAC-SHA256(evidence key of the address)
+    kind    TEXT NOT NULL,         -- hard_bounce soft_bounce complaint unsubscribed delivered
+    at      REAL NOT NULL,         -- when it happened (epoch seconds)
+    source  TEXT NOT NULL,         -- the format it was read from (postfix, mailchimp, ses...)
+    learned REAL NOT NULL,         -- when it was learned
+    PRIMARY KEY (id, kind, at, source)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS evidence_at ON evidence(at);
 CREATE TABLE IF NOT EXISTS runs (
     run_id      TEXT PRIMARY KEY,
     fingerprint TEXT NOT NULL,
@@ -270,6 +281,71 @@ class Store:
             rows,
         )
 
+    # -- learned evidence -----------------------------------------------------------------
+    def put_evidence(self, rows: list[tuple[bytes, str, float, str, float]]) -> int:
+        """(id, kind, at, source, learned) rows, in one transaction; the number that were new."""
+        before = self.db.execute("SELECT COUNT(*) FROM evidence").fetchone()[0]
+        self._write(
+            "INSERT OR IGNORE INTO evidence(id, kind, at, source, learned) VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+        return int(self.db.execute("SELECT COUNT(*) FROM evidence").fetchone()[0] - before)
+
+    def has_evidence(self) -> bool:
+        return self.db.execute("SELECT 1 FROM evidence LIMIT 1").fetchone() is not None
+
+    def get_evidence(self, ids: list[bytes]) -> dict[bytes, list[tuple[str, float]]]:
+        out: dict[bytes, list[tuple[str, float]]] = {}
+        sql = "SELECT id, kind, at FROM evidence WHERE id IN ({marks})"
+        for key, kind, at in self._select_in(sql, ids, []):
+            out.setdefault(key, []).append((kind, at))
+        return out
+
+    def evidence_stats(self) -> dict[str, object]:
+        rows = self.db.execute(
+            "SELECT source, kind, COUNT(*), COUNT(DISTINCT id), MIN(at), MAX(at) "
+            "FROM evidence GROUP BY source, kind ORDER BY source, kind"
+        ).fetchall()
+        total = self.db.execute("SELECT COUNT(*), COUNT(DISTINCT id) FROM evidence").fetchone()
+        return {
+            "records": total[0],
+            "addresses": total[1],
+            "by_source": [
+                {
+                    "source": source,
+                    "kind": kind,
+                    "records": n,
+                    "addresses": distinct,
+                    "first": first,
+                    "last": last,
+                }
+                for source, kind, n, distinct, first, last in rows
+            ],
+        }
+
+    def forget_evidence(self, source: str | None = None, before: float | None = None) -> int:
+        """Delete learned evidence: all of it, or of one source format, or older than a time."""
+        where: list[str] = []
+        args: list[object] = []
+        if source is not None:
+            where.append("source = ?")
+            args.append(source)
+        if before is not None:
+            where.append("at < ?")
+            args.append(before)
+        # fixed fragments only; the values are bound parameters
+        sql = "DELETE FROM evidence" + (" WHERE " + " AND ".join(where) if where else "")  # noqa: S608
+        self.db.execute("BEGIN")
+        try:
+            deleted = self.db.execute(sql, args).rowcount
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.execute("VACUUM")
+        return int(deleted)
+
     # -- runs ------------------------------------------------------------------------------
     def resumable_run(self, fingerprint: str) -> str | None:
         row = self.db.execute(
@@ -302,6 +378,7 @@ class Store:
             ).fetchone()[0],
             "catchall_domains": self.db.execute("SELECT COUNT(*) FROM catchall").fetchone()[0],
             "runs": self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0],
+            "evidence": self.db.execute("SELECT COUNT(*) FROM evidence").fetchone()[0],
         }
         oldest = self.db.execute("SELECT MIN(decided) FROM addresses").fetchone()[0]
         counts["oldest_address_result"] = oldest
@@ -314,7 +391,7 @@ class Store:
         self.db.execute("BEGIN")
         try:
             if cut is None:
-                for table in ("addresses", "domains", "catchall", "runs"):
+                for table in ("addresses", "domains", "catchall", "runs", "evidence"):
                     deleted[table] = self.db.execute(f"DELETE FROM {table}").rowcount  # noqa: S608 - fixed names
             else:
                 deleted["addresses"] = self.db.execute(
@@ -325,6 +402,9 @@ class Store:
                 ).rowcount
                 deleted["runs"] = self.db.execute(
                     "DELETE FROM runs WHERE started < ?", [cut]
+                ).rowcount
+                deleted["evidence"] = self.db.execute(
+                    "DELETE FROM evidence WHERE at < ?", [cut]
                 ).rowcount
             self.db.execute("COMMIT")
         except BaseException:

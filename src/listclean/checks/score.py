@@ -1,13 +1,17 @@
 """`lc_score`: 0-100, higher is safer to send. The formula is docs/score.md; pure.
 
-A base per reason (what the verdict says about the mailbox and how sure it is), minus a
-penalty for a role account (shared inboxes bounce and complain more). Invalid syntax has no
-score (empty), as the contract says.
+A base per reason (what the verdict says about the mailbox and how sure it is), then the
+flags: a role account loses 10 (shared inboxes bounce and complain more); learned evidence
+(``listclean learn``) moves it: a delivery after any hard bounce lifts an uncertain verdict to
+at least 85, a recent soft bounce costs 15, and a complaint or an unsubscribe caps it at 5
+(sending there is what hurts a sender most). Invalid syntax has no score (empty).
 """
 
 from __future__ import annotations
 
-from listclean.model import Reason
+from collections.abc import Iterable
+
+from listclean.model import Flag, Reason
 
 BASE: dict[Reason, int] = {
     Reason.ACCEPTED: 95,
@@ -28,19 +32,46 @@ BASE: dict[Reason, int] = {
     Reason.DNS_TIMEOUT: 30,
     Reason.DNS_ERROR: 25,
     Reason.PRIVATE_MX: 10,
-    # undeliverable: a server or DNS said no
+    # undeliverable: a server, DNS or the user's own bounces said no
     Reason.MAILBOX_DISABLED: 3,
     Reason.MAILBOX_NOT_FOUND: 2,
+    Reason.PREVIOUSLY_BOUNCED: 1,
     Reason.NO_MAIL_SERVER: 1,
     Reason.NULL_MX: 0,
     Reason.INVALID_DOMAIN: 0,
 }
 ROLE_PENALTY = 10
+DELIVERED_FLOOR = 85  # delivered before (and not bounced since): at least this
+SOFT_PENALTY = 15
+OPT_OUT_CAP = 5  # complained or unsubscribed: at most this
 NO_SCORE = (Reason.INVALID_SYNTAX,)
+# A delivery is evidence for an uncertain verdict, never against a "no" from the server now.
+NO_LIFT = frozenset(
+    {
+        Reason.DISPOSABLE,
+        Reason.MAILBOX_DISABLED,
+        Reason.MAILBOX_NOT_FOUND,
+        Reason.PREVIOUSLY_BOUNCED,
+        Reason.NO_MAIL_SERVER,
+        Reason.NULL_MX,
+        Reason.INVALID_DOMAIN,
+        Reason.INVALID_SYNTAX,
+    }
+)
 
 
-def score(reason: Reason, role: bool = False) -> int | None:
+def score(reason: Reason, flags: Iterable[str] = ()) -> int | None:
     """The score of one verdict (None: no score, for invalid syntax)."""
     if reason in NO_SCORE:
         return None
-    return max(0, min(100, BASE.get(reason, 40) - (ROLE_PENALTY if role else 0)))
+    names = set(flags)
+    value = BASE.get(reason, 40)
+    if Flag.ROLE.value in names:
+        value -= ROLE_PENALTY
+    if Flag.PREVIOUSLY_DELIVERED.value in names and reason not in NO_LIFT:
+        value = max(value, DELIVERED_FLOOR)
+    if Flag.SOFT_BOUNCED.value in names:
+        value -= SOFT_PENALTY
+    if names & {Flag.COMPLAINED.value, Flag.UNSUBSCRIBED.value}:
+        value = min(value, OPT_OUT_CAP)
+    return max(0, min(100, value))
