@@ -838,7 +838,7 @@ def plan(
     except ListcleanError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     if json_out or not sys.stdout.isatty():
-        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(result, indent=2))
         return
     from rich.console import Console
 
@@ -1076,6 +1076,37 @@ def learn(
         typer.echo(f"dry run: {total} records read, nothing stored")
     else:
         typer.echo(f"learned {new} new records ({total - new} already known)")
+
+
+@app.command("diff")
+def diff_runs(
+    old: Annotated[str, typer.Argument(help="An earlier listclean output of the list.")],
+    new: Annotated[str, typer.Argument(help="A later listclean output of the same list.")],
+    json_out: JsonOut = False,
+) -> None:
+    """What changed between two runs of the same list: status changes, new and removed
+    addresses, domains that became catch-all, started greylisting or blocking.
+
+    Example: [bold]listclean diff contacts.october.csv contacts.verified.csv[/]
+    """
+    import json
+
+    from rich.console import Console
+
+    from listclean.rundiff import diff, render
+
+    try:
+        result = diff(old, new)
+    except ListcleanError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    if json_out:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)
+    for item in render(result):
+        console.print(item)
 
 
 @app.command("audit")
