@@ -1078,6 +1078,79 @@ def learn(
         typer.echo(f"learned {new} new records ({total - new} already known)")
 
 
+@app.command()
+def compare(
+    ours: Annotated[str, typer.Argument(help="A listclean output.")],
+    theirs: Annotated[
+        str | None,
+        typer.Argument(
+            help="The same list's export from a paid verifier (ZeroBounce, NeverBounce, "
+            "Kickbox, Bouncer, Emailable, MillionVerifier). Optional with --calibrate."
+        ),
+    ] = None,
+    vendor: Annotated[
+        str | None, typer.Option(help="Who wrote THEIRS (default: detected from its columns).")
+    ] = None,
+    their_column: Annotated[
+        str | None,
+        typer.Option(
+            help="The email column of THEIRS (default: detected).",
+            callback=_text_option("--their-column"),
+        ),
+    ] = None,
+    disagreements: Annotated[
+        str | None,
+        typer.Option(
+            help="Where to write the rows in disagreement, ready to re-verify "
+            "(default: OURS.disagreements.csv; '' for none)."
+        ),
+    ] = None,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate",
+            metavar=" ",
+            help="Observed bounce rate per lc_score band, from what `listclean learn` stored.",
+        ),
+    ] = False,
+    json_out: JsonOut = False,
+) -> None:
+    """How far listclean and a paid verifier agree, where they differ and, with learned
+    bounces, who was right.
+
+    Example: [bold]listclean compare contacts.verified.csv zerobounce_all_results.csv[/]
+    """
+    import json
+
+    from rich.console import Console
+
+    from listclean import compare as comparing
+
+    if theirs is None and not calibrate:
+        raise _fail("pass THEIRS (a verifier's export), or --calibrate", 2)
+    settings = Settings(home=default_home())
+    try:
+        result = comparing.compare(
+            ours,
+            theirs,
+            settings,
+            vendor=vendor,
+            their_column=their_column,
+            disagreements=disagreements,
+            calibrate=calibrate,
+        )
+    except ListcleanError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    if json_out:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)
+    for item in comparing.render(result):
+        console.print(item)
+
+
 @app.command("diff")
 def diff_runs(
     old: Annotated[str, typer.Argument(help="An earlier listclean output of the list.")],
