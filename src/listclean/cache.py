@@ -3,14 +3,17 @@
 Per-address verdicts are written as they are decided (every CHECKPOINT_ROWS or
 CHECKPOINT_SECONDS), so a killed run loses at most those; ``--resume`` (or any later run of
 the same list within the TTL) takes them back instead of probing again. Only verdicts that
-say something about the mailbox are kept (accepted, not found, disabled, full): an unknown is
-asked again next time.
+say something about the mailbox are reused (accepted, not found, disabled, full): an unknown is
+asked again next time. The other outcomes are kept too, sealed in the same way, for
+``verify --from-cache`` only: it derives the verdicts again from the kept replies, with the
+current classifier, without opening a socket.
 """
 
 from __future__ import annotations
 
 import time
 
+from listclean.checks.replies import TEMPORARY, after_retries, classify
 from listclean.model import Reason
 from listclean.probes.dns import DomainInfo
 from listclean.probes.smtp import Probe, Target
@@ -36,6 +39,7 @@ class Cache:
         self.ttl = settings.cache_ttl_days * 86_400
         self.store.expire(self.ttl)
         self._pending: list[tuple[bytes, str, str, bytes, str, float]] = []
+        self._observed: list[tuple[bytes, str, str, bytes, str, int, float]] = []
         self._last_flush = time.monotonic()
         self.reused = 0
         self.saved = 0
@@ -76,8 +80,40 @@ class Cache:
         self.reused += len(out)
         return out
 
+    def kept(self, targets: list[Target]) -> dict[str, Probe]:
+        """Every kept outcome of these addresses (``verify --from-cache``), the RCPT replies
+        classified again with the current classifier."""
+        ids = {self.vault.address_id(t.key): t for t in targets}
+        out: dict[str, Probe] = {}
+        for key_id, (stored, rcpt) in self.store.get_any(list(ids), self.ttl).items():
+            reply = self.vault.unseal(stored.reply)
+            if reply is None:
+                continue
+            target = ids[key_id]
+            reason = Reason(stored.reason)
+            if rcpt and stored.code.isdigit():
+                reason = classify(int(stored.code), reply, target.rcpt)
+                if reason in TEMPORARY and stored.code.startswith("4"):
+                    reason = after_retries(reason, reply)  # it outlived the retries then
+            out[target.key] = Probe(reason, stored.code, reply, stored.host, at=stored.decided)
+        self.reused += len(out)
+        return out
+
     def checkpoint(self, key: str, probe: Probe) -> None:
         if probe.reason not in KEEP:
+            self._observed.append(
+                (
+                    self.vault.address_id(key),
+                    probe.reason.value,
+                    probe.code,
+                    self.vault.seal(probe.reply),
+                    probe.host,
+                    int(probe.rcpt),
+                    probe.at or time.time(),
+                )
+            )
+            if len(self._observed) >= CHECKPOINT_ROWS:
+                self.flush()
             return
         self._pending.append(
             (
@@ -96,6 +132,9 @@ class Cache:
             self.flush()
 
     def flush(self) -> None:
+        if self._observed:
+            self.store.put_observed(self._observed)
+            self._observed = []
         if self._pending:
             self.store.put_addresses(self._pending)
             self.saved += len(self._pending)

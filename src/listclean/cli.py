@@ -566,6 +566,15 @@ def verify(
     ] = False,
     no_cache: NoCache = False,
     no_evidence: NoEvidence = False,
+    from_cache: Annotated[
+        bool,
+        typer.Option(
+            "--from-cache",
+            metavar=" ",
+            help="No socket at all: verdicts from the replies and MX answers earlier runs "
+            "kept, classified again with this version (and what `learn` stored).",
+        ),
+    ] = False,
     cache_ttl: Annotated[
         float,
         typer.Option(help="Days a decided verdict is kept and reused (retention).", callback=_days),
@@ -625,6 +634,7 @@ def verify(
         home=default_home(),
         use_cache=not no_cache,
         use_evidence=not no_evidence,
+        from_cache=from_cache,
         resume=resume,
         cache_ttl_days=cache_ttl,
         smtp_per_host=max(1, smtp_per_host),
@@ -641,7 +651,7 @@ def verify(
             typer.echo(f"listclean: {neutralise_cell(shown)} {neutralise_cell(message)}", err=True)
 
     early: list[str] = []
-    if not settings.offline:
+    if not settings.offline and not settings.from_cache:
         # Pre-flight: a HELO or MAIL FROM that servers refuse would turn the run into
         # unknowns; say so before probing, once, with the fix (also in the report's notices).
         from listclean.safety import neutralise_cell

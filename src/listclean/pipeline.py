@@ -195,7 +195,17 @@ class NetworkStage:
             )
             wanted.update(undecided.get_column("_domain").unique().to_list())
         todo = sorted(d for d in wanted if d not in self.infos)
-        if todo:
+        if todo and self.settings.from_cache:
+            # no socket: the MX answers kept by earlier runs, whatever their age; a domain
+            # never resolved before keeps its offline verdict (not_probed)
+            assert self.cache is not None
+            found = self.cache.store.all_domains(todo)
+            kept = {d: DomainInfo.from_json(v) for d, v in found.items()}
+            if not self.settings.allow_private_mx:  # the same policy as a live run
+                kept = {d: without_private(d, i) for d, i in kept.items()}
+            self.infos.update(kept)
+            self.egress["domains_from_cache"] += len(found)
+        elif todo:
             self.infos.update(
                 resolve_domains(todo, self.settings, self.egress, self.cache, self.progress)
             )
@@ -272,6 +282,20 @@ class NetworkStage:
         results: dict[str, Probe] = {}
         cache = self.cache
         names = sorted({t.domain for _, ts in groups.values() for t in ts.values()})
+        if self.settings.from_cache:
+            assert cache is not None
+            targets = [t for _, ts in groups.values() for t in ts.values()]
+            self.catchall.update(cache.store.all_catchall(names))
+            domain_of = {t.key: t.domain for t in targets}
+            kept = cache.kept(targets)
+            # the same rule as a reuse: an accept means nothing without its catch-all fact
+            results = {
+                key: probe
+                for key, probe in kept.items()
+                if probe.reason is not Reason.ACCEPTED or domain_of[key] in self.catchall
+            }
+            self.egress["addresses_from_cache"] += len(results)
+            return results
         if cache is not None:
             targets = [t for _, ts in groups.values() for t in ts.values()]
             results = cache.probes(targets)
@@ -692,6 +716,12 @@ def _verify(
     if settings.resume and not settings.use_cache:
         src.close()
         raise ConfigError("--resume continues from the cache; drop --no-cache")
+    if settings.from_cache and (settings.offline or not settings.use_cache or settings.resume):
+        src.close()
+        raise ConfigError(
+            "--from-cache reads the cache instead of the network; drop --offline, --no-cache "
+            "and --resume"
+        )
     cache: Cache | None = None
     evidence: Evidence | None = None
     try:
@@ -708,7 +738,8 @@ def _verify(
                     )
                 notes.append(f"resuming run {previous}")
                 manifest["resumed_from"] = previous
-            cache.store.start_run(manifest["run_id"], fp)
+            if not settings.from_cache:  # nothing to resume in a run without sockets
+                cache.store.start_run(manifest["run_id"], fp)
         memo = Memo(checker)
         timings: dict[str, float] = {}
         egress = new_egress()
@@ -801,7 +832,9 @@ def _verify(
             if split is not None:
                 split.abort()
             raise
-        registered = cache is not None  # marked done once everything is published
+        registered = (
+            cache is not None and not settings.from_cache
+        )  # marked done once everything is published
     except KeyboardInterrupt:
         if cache is not None:
             cache.flush()

@@ -58,6 +58,7 @@ class Settings:
     # store
     home: Path = field(default_factory=default_home)
     use_cache: bool = True
+    from_cache: bool = False  # verdicts from kept replies and MX answers: no socket at all
     use_evidence: bool = True  # apply what `listclean learn` stored (evidence.py)
     cache_ttl_days: float = 30.0
     resume: bool = False

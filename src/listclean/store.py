@@ -6,6 +6,9 @@ Tables:
 - ``addresses``: decided SMTP verdicts, keyed by HMAC-SHA256 of the normalized address, the
   reply sealed with AES-GCM (see vault.py). Nothing here holds an address in plain text.
   These rows are also the checkpoint that ``--resume`` continues from.
+- ``observed``: the other probe outcomes (unknowns, greylisting, refusals), sealed the same way,
+  never reused by a normal run (an unknown is asked again) but read by ``verify --from-cache``,
+  which derives verdicts again from the kept replies without a socket.
 - ``evidence``: what ``listclean learn`` read from the user's bounce logs and exports, keyed
   by HMAC like ``addresses`` (kind, time and source format only: never an address or a reply).
 - ``runs``: one row per run (input hash + options fingerprint) so ``--resume`` can tell an
@@ -48,6 +51,15 @@ CREATE TABLE IF NOT EXISTS addresses (
     decided REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS addresses_decided ON addresses(decided);
+CREATE TABLE IF NOT EXISTS observed (  -- every other probe outcome, for verify --from-cache
+    id      BLOB PRIMARY KEY,      -- HMAC-SHA256(normalized address)
+    reason  TEXT NOT NULL,
+    code    TEXT NOT NULL,
+    reply   BLOB NOT NULL,         -- AES-GCM sealed reply text
+    host    TEXT NOT NULL,
+    rcpt    INTEGER NOT NULL,      -- 1: a reply to RCPT (may be classified again)
+    decided REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS evidence (  -- `listclean learn`: the user's own delivery evidence
     id      BLOB NOT NULL,         -- HMAC-SHA256(evidence key of the address)
     kind    TEXT NOT NULL,         -- hard_bounce soft_bounce complaint unsubscribed delivered
@@ -281,6 +293,38 @@ class Store:
             rows,
         )
 
+    def put_observed(self, rows: list[tuple[bytes, str, str, bytes, str, int, float]]) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO observed(id, reason, code, reply, host, rcpt, decided) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def get_any(self, ids: list[bytes], ttl: float) -> dict[bytes, tuple[StoredProbe, bool]]:
+        """Every kept outcome within the TTL, decided or not: (probe, answered RCPT)."""
+        cut = time.time() - ttl
+        out: dict[bytes, tuple[StoredProbe, bool]] = {}
+        sql = (
+            "SELECT id, reason, code, reply, host, rcpt, decided FROM observed "
+            "WHERE decided > ? AND id IN ({marks})"
+        )
+        for row in self._select_in(sql, ids, [cut]):
+            out[row[0]] = (StoredProbe(row[1], row[2], row[3], row[4], row[6]), bool(row[5]))
+        for key, probe in self.get_addresses(ids, ttl).items():
+            other = out.get(key)
+            if other is None or other[0].decided <= probe.decided:
+                out[key] = (probe, True)  # decided verdicts all answered RCPT
+        return out
+
+    def all_domains(self, domains: list[str]) -> dict[str, dict]:  # type: ignore[type-arg]
+        """MX answers whatever their age (verify --from-cache re-derives an old run)."""
+        sql = "SELECT domain, data FROM domains WHERE domain IN ({marks})"
+        return {d: json.loads(data) for d, data in self._select_in(sql, domains, [])}
+
+    def all_catchall(self, domains: list[str]) -> dict[str, bool]:
+        sql = "SELECT domain, accept_all FROM catchall WHERE domain IN ({marks})"
+        return {d: bool(a) for d, a in self._select_in(sql, domains, [])}
+
     # -- learned evidence -----------------------------------------------------------------
     def put_evidence(self, rows: list[tuple[bytes, str, float, str, float]]) -> int:
         """(id, kind, at, source, learned) rows, in one transaction; the number that were new."""
@@ -378,6 +422,7 @@ class Store:
             ).fetchone()[0],
             "catchall_domains": self.db.execute("SELECT COUNT(*) FROM catchall").fetchone()[0],
             "runs": self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0],
+            "observed": self.db.execute("SELECT COUNT(*) FROM observed").fetchone()[0],
             "evidence": self.db.execute("SELECT COUNT(*) FROM evidence").fetchone()[0],
         }
         oldest = self.db.execute("SELECT MIN(decided) FROM addresses").fetchone()[0]
@@ -391,11 +436,14 @@ class Store:
         self.db.execute("BEGIN")
         try:
             if cut is None:
-                for table in ("addresses", "domains", "catchall", "runs", "evidence"):
+                for table in ("addresses", "observed", "domains", "catchall", "runs", "evidence"):
                     deleted[table] = self.db.execute(f"DELETE FROM {table}").rowcount  # noqa: S608 - fixed names
             else:
                 deleted["addresses"] = self.db.execute(
                     "DELETE FROM addresses WHERE decided < ?", [cut]
+                ).rowcount
+                deleted["observed"] = self.db.execute(
+                    "DELETE FROM observed WHERE decided < ?", [cut]
                 ).rowcount
                 deleted["domains"] = self.db.execute(
                     "DELETE FROM domains WHERE expires < ?", [time.time()]
@@ -418,3 +466,4 @@ class Store:
         """Drop per-address verdicts past their TTL (run at the start of every networked run)."""
         cut = time.time() - address_ttl
         self._write("DELETE FROM addresses WHERE decided < ?", [(cut,)])
+        self._write("DELETE FROM observed WHERE decided < ?", [(cut,)])

@@ -99,6 +99,9 @@ class Probe:
     reply: str = ""
     host: str = ""
     at: float = field(default=0.0, compare=False)  # when it was decided (UTC epoch seconds)
+    # the reply answered RCPT for this address (not a session, MAIL FROM or connection
+    # outcome): `verify --from-cache` may classify it again with the current classifier
+    rcpt: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -367,7 +370,7 @@ def _after_retries(probe: Probe) -> Probe:
     says so: it is a temporary server failure (rate limits are classified before this)."""
     reason = after_retries(probe.reason, probe.reply)
     if reason is not probe.reason:
-        return Probe(reason, probe.code, probe.reply, probe.host)
+        return Probe(reason, probe.code, probe.reply, probe.host, rcpt=probe.rcpt)
     return probe
 
 
@@ -884,7 +887,7 @@ class HostWorker:
                     errors += 1
                     self.rejections += 1
                 reason = classify(code, text, target.rcpt)
-                probe = Probe(reason, str(code), sanitize_reply(text), conn.host)
+                probe = Probe(reason, str(code), sanitize_reply(text), conn.host, rcpt=True)
                 if reason in HOST_LEVEL:
                     if target.catchall_probe:
                         self.queue.appendleft(target)  # the test is asked again later
