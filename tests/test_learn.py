@@ -542,3 +542,30 @@ def test_offline_verify_uses_learned_evidence(tmp_path: Path) -> None:
         run_cli("verify", str(src), "-o", str(plain), "--offline", "--no-evidence").returncode == 0
     )
     assert all(r[col["lc_reason"]] != "previously_bounced" for r in read_csv(plain)[1:])
+
+
+def test_score_expression_matches_the_formula_for_every_reason_and_flag_set() -> None:
+    """The Polars lc_score column and checks.score.score agree on every reason with every
+    combination of the flags that move it (2^6 sets x 24 reasons)."""
+    import itertools
+
+    import polars as pl
+
+    from listclean.checks.score import score
+    from listclean.fastpath import _score_expr
+    from listclean.model import Reason
+
+    flags = ["role", "complained", "unsubscribed", "previously_delivered", "soft_bounced", "free"]
+    rows = [
+        (reason.value, ";".join(combo))
+        for reason in Reason
+        for n in range(len(flags) + 1)
+        for combo in itertools.combinations(flags, n)
+    ]
+    frame = pl.DataFrame(rows, schema=["lc_reason", "_flags"], orient="row")
+    got = frame.select(_score_expr()).to_series().to_list()
+    want = []
+    for reason, text in rows:
+        value = score(Reason(reason), text.split(";") if text else [])
+        want.append("" if value is None else str(value))
+    assert got == want
