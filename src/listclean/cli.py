@@ -31,6 +31,11 @@ class DedupeMode(StrEnum):
     provider = "provider"
 
 
+class EngineName(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 class OutputFormat(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
@@ -558,6 +563,21 @@ def verify(
     provider_mx: ProviderMx = None,
     source_address: SourceAddress = None,
     no_starttls: NoStarttls = False,
+    engine: Annotated[
+        EngineName,
+        typer.Option(
+            help="Where the work runs: local, or a Ray cluster (pip install 'listclean[ray]'; "
+            "docs/scale-out.md)."
+        ),
+    ] = EngineName.local,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine ray: join the cluster at HOST:PORT (default: start a local Ray "
+            "on 127.0.0.1).",
+            callback=_text_option("--ray-address"),
+        ),
+    ] = None,
     resume: Annotated[
         bool,
         typer.Option(
@@ -631,6 +651,8 @@ def verify(
         provider_mx=tuple(provider_mx or ()),
         source_address=source_address,
         starttls=not no_starttls,
+        engine=engine.value,
+        ray_address=ray_address,
         home=default_home(),
         use_cache=not no_cache,
         use_evidence=not no_evidence,

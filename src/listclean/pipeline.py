@@ -173,8 +173,11 @@ class NetworkStage:
         cache: Cache | None,
         progress: ProgressCallback = _no_progress,
         log: Callable[[str, str], None] | None = None,
+        engine: Any = None,
     ) -> None:
         self.settings, self.egress, self.notes = settings, egress, notes
+        self.engine = engine  # engines.rayengine.RayEngine, or None: probe here
+        self.engine_providers: dict[str, dict[str, Any]] = {}
         self.cache, self.progress, self.log = cache, progress, log
         self.infos: dict[str, DomainInfo] = {}
         self.catchall: dict[str, bool] = {}
@@ -346,7 +349,10 @@ class NetworkStage:
         prober.on_catchall = on_catchall
         progress("smtp", 0, total)
         try:
-            asyncio.run(prober.run(todo))
+            if self.engine is not None:
+                self._probe_on_engine(prober, todo, on_result, on_catchall)
+            else:
+                asyncio.run(prober.run(todo))
         finally:
             self.egress["mx_hosts_contacted"] = len(prober.egress.hosts)
             self.egress["smtp_sessions"] = prober.egress.sessions
@@ -356,7 +362,11 @@ class NetworkStage:
             self.egress["mx_routes"] = dict(sorted(prober.egress.mx_routes.items()))
             # per provider: its budget, the most sessions it had at once, rate-limit replies,
             # and the reply that paused it (docs/politeness.md)
-            self.egress["providers"] = prober.provider_stats()
+            self.egress["providers"] = (
+                dict(sorted(self.engine_providers.items()))
+                if self.engine is not None
+                else prober.provider_stats()
+            )
             if cache is not None:
                 cache.flush()
             for host, why in prober.cut_off.items():
@@ -382,6 +392,82 @@ class NetworkStage:
                 del prober.catchall[name]  # asked again in a later chunk
         prober.results = {}
         return results
+
+    def _probe_on_engine(
+        self,
+        prober: Prober,
+        todo: list[tuple[tuple[MxHost, ...], list[Target]]],
+        on_result: Callable[[str, Probe], None],
+        on_catchall: Callable[[str, bool], None],
+    ) -> None:
+        """The chunk's probes on the engine's nodes, merged as if this prober had run them:
+        the same results, catch-all facts, counters and cut-offs, the cache on this machine."""
+        known = dict(prober.catchall)
+        chunk_stats: dict[str, dict[str, Any]] = {}
+        for outcome in self.engine.probe(todo, self.providers, known):
+            for key, probe in outcome.results.items():
+                prober.results[key] = probe
+                on_result(key, probe)
+            for domain, fact in outcome.catchall.items():
+                if fact is None:
+                    if prober.catchall.get(domain) is None:
+                        prober.catchall[domain] = None
+                        if domain in outcome.catchall_last:
+                            prober.catchall_last[domain] = outcome.catchall_last[domain]
+                elif domain not in known or known[domain] is None:
+                    prober.catchall[domain] = fact
+                    on_catchall(domain, fact)
+            egress = prober.egress
+            egress.sessions += outcome.sessions
+            egress.rcpt += outcome.rcpt
+            egress.tls += outcome.tls
+            egress.hosts |= outcome.hosts
+            for label, n in outcome.routes.items():
+                egress.routes[label] = egress.routes.get(label, 0) + n
+            egress.mx_routes.update(outcome.mx_routes)
+            for host, why in outcome.cut_off.items():
+                prober.cut_off.setdefault(host, why)
+            for note in outcome.notes:
+                if note not in self.notes:
+                    self.notes.append(note)
+            for key, stats in outcome.providers.items():
+                row = chunk_stats.setdefault(
+                    key,
+                    {
+                        "most_sessions_at_once": 0,
+                        "rate_limit_replies": 0,
+                        "paused": None,
+                        "nodes": 0,
+                    },
+                )
+                # the nodes run at once: their maxima added are an upper bound of the total
+                row["most_sessions_at_once"] += int(stats["most_sessions_at_once"] or 0)
+                row["rate_limit_replies"] += int(stats["rate_limit_replies"] or 0)
+                row["paused"] = row["paused"] or stats["paused"]
+                row["nodes"] += 1
+        for key, row in chunk_stats.items():
+            merged = self.engine_providers.setdefault(
+                key,
+                {
+                    "budget": _whole_budget(self.providers, key),
+                    "most_sessions_at_once": 0,
+                    "rate_limit_replies": 0,
+                    "paused": None,
+                    "nodes": 0,
+                },
+            )
+            merged["most_sessions_at_once"] = max(
+                merged["most_sessions_at_once"], row["most_sessions_at_once"]
+            )
+            merged["rate_limit_replies"] += row["rate_limit_replies"]
+            merged["paused"] = merged["paused"] or row["paused"]
+            merged["nodes"] = max(merged["nodes"], row["nodes"])
+        self.egress["engine"] = self.engine.describe()
+
+
+def _whole_budget(providers: Providers, key: str) -> str:
+    budget = providers.budget(key, 0)
+    return budget.text() if budget is not None else "per MX host"
 
 
 def _undecided_catchall(accepted: Probe, last: Probe | None) -> Probe:
@@ -724,6 +810,7 @@ def _verify(
         )
     cache: Cache | None = None
     evidence: Evidence | None = None
+    engine: Any = None
     try:
         evidence = Evidence.open(settings)
         if networked and settings.use_cache:
@@ -744,6 +831,11 @@ def _verify(
         timings: dict[str, float] = {}
         egress = new_egress()
         manifest["egress"] = egress
+        if settings.engine == "ray":
+            from listclean.engines.rayengine import RayEngine
+
+            engine = RayEngine(settings, notes)
+            manifest["engine"] = {"name": "ray", "egress_nodes": len(engine.egress)}
         writer = csvio.Writer(
             output,
             src.out_separator,
@@ -763,7 +855,11 @@ def _verify(
                 crlf=src.crlf,
                 encoding=src.out_encoding,
             )
-        network = NetworkStage(settings, egress, notes, cache, progress, log) if networked else None
+        network = (
+            NetworkStage(settings, egress, notes, cache, progress, log, engine)
+            if networked
+            else None
+        )
         spilled: Iterator[pl.DataFrame] | None = None
         try:
             writer.header(src.out_header, src.preamble)
@@ -785,10 +881,15 @@ def _verify(
             for chunk in _chunks(src.batches(batch_rows), chunk_rows):
                 with _timed(timings, "check_s"):
                     frames: list[tuple[pl.DataFrame, list[str]]] = []
-                    for batch in chunk:
+                    remote: list[tuple[pl.DataFrame, list[str]]] = []
+                    if engine is not None and spilled is None:  # offline checks on Ray tasks
+                        remote = engine.offline_frames([src.email_series(b) for b in chunk])
+                    for n, batch in enumerate(chunk):
                         messages: list[str]
                         if spilled is not None:  # its syntax messages are counted already
                             frame, messages = next(spilled), []
+                        elif remote:
+                            frame, messages = remote[n]
                         else:
                             frame, messages = offline_frame(
                                 src.email_series(batch), checker, memo.get, _flags_text
@@ -823,6 +924,8 @@ def _verify(
                 memo.clear()
                 if network is not None:
                     _release_memory()
+            if engine is not None:
+                egress["engine"] = engine.describe()
             output_sha = writer.prepare()
             split_rows = split.prepare() if split is not None else None
         except BaseException:
@@ -845,6 +948,8 @@ def _verify(
             cache.close()
         if evidence is not None:
             evidence.close()
+        if engine is not None:
+            engine.close()
         src.close()
     duration = time.perf_counter() - t0
     counts = tally.as_dict()

@@ -55,6 +55,9 @@ class Settings:
     provider_budgets: tuple[str, ...] = ()  # KEY=SESSIONS/RCPTS/PER_MINUTE (politeness.py)
     provider_mx: tuple[str, ...] = ()  # SUFFIX=KEY: more MX host names for a provider
     host_budget: float = 900.0  # seconds one MX host may take in a run (slow/tarpit breaker)
+    # where the work runs (engines/): local, or a Ray cluster (docs/scale-out.md)
+    engine: str = "local"
+    ray_address: str | None = None  # join this cluster; None: start a local Ray on loopback
     # store
     home: Path = field(default_factory=default_home)
     use_cache: bool = True
