@@ -13,8 +13,9 @@ report, audit line and manifest as a local run. Ray does two things:
   split across the egress nodes by domain, and each node's actor gets that share of the
   provider's budget (sessions at once and new sessions per minute), so the provider never
   sees more than its whole budget; a host group of no known provider goes whole to one node,
-  where the per-host limits hold as on one machine. All the addresses of a domain are probed
-  on one node, so its catch-all test is asked once and its fact lives in one place.
+  where the per-host limits hold as on one machine. A provider's addresses are split by
+  address (gmail.com is one domain with millions of them), so a node asks the catch-all test of
+  each domain it was given once, and the driver keeps the first final answer.
 
 Everything that crosses Ray (task arguments, results, anything the object store may spill to
 disk) is sealed with AES-256-GCM under a random key of the run, so no address or reply is
@@ -29,6 +30,7 @@ and the output is the same.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import ipaddress
 import os
@@ -49,6 +51,7 @@ from listclean.settings import Settings
 
 RESOURCE_PREFIX = "listclean-egress-"
 NAMESPACE = "listclean"
+NODE_CHECK_S = 3.0  # with no result for this long, look for dead egress nodes
 ATTEMPTS = 3  # a partition is probed by at most this many nodes before its rows are unknown
 Todo = list[tuple[tuple[MxHost, ...], list[Target]]]
 
@@ -96,8 +99,8 @@ def partition(
         n = max(1, min(egress_count, budget.sessions))
         first = _stable(key) % egress_count  # which nodes carry the provider
         by_node: dict[int, list[Target]] = defaultdict(list)
-        for target in targets:  # a domain's addresses stay together (catch-all test)
-            by_node[(first + _stable(target.domain) % n) % egress_count].append(target)
+        for target in targets:  # gmail.com is one domain: split by address, not domain
+            by_node[(first + _stable(target.key) % n) % egress_count].append(target)
         for i in range(n):
             node = (first + i) % egress_count
             sessions = budget.sessions // n + (1 if i < budget.sessions % n else 0)
@@ -172,8 +175,8 @@ class ProbeActorImpl:
 
 def offline_task(key: bytes, settings: Settings, sealed: bytes) -> bytes:
     """One batch's offline verdict frame (a Ray task): Arrow in, Arrow out, sealed."""
-    from listclean.pipeline import _flags_text, build_checker
     from listclean.fastpath import offline_frame
+    from listclean.pipeline import _flags_text, build_checker
 
     series = unseal(key, sealed)
     checker = _checker_for(settings, build_checker)
@@ -221,10 +224,15 @@ class RayEngine:
         except ImportError:
             raise ConfigError("--engine ray needs Ray: pip install 'listclean[ray]'") from None
         ray: Any = ray_module  # typed as Any: Ray's stubs are partial
+        if _loopback(settings.ray_address):  # Ray was imported before: set it where it is read
+            from ray._private import ray_constants
+
+            ray_constants.ENABLE_RAY_CLUSTER = False
         self.ray = ray
         self.settings = settings
         self.notes = notes
         self.key = secrets.token_bytes(32)
+        self.token = secrets.token_hex(4)
         self.started = False
         if not ray.is_initialized():
             try:
@@ -280,7 +288,12 @@ class RayEngine:
         actor = self.actors.get(index)
         if actor is None:
             address, resource = self.egress[index]
-            options: dict[str, Any] = {}
+            # named, so that an operator (or a test) can find a run's actors:
+            # ray.util.list_named_actors(all_namespaces=True)
+            options: dict[str, Any] = {
+                "name": f"listclean-probe-{self.token}-{address or index}",
+                "namespace": NAMESPACE,
+            }
             if resource is not None:
                 options["resources"] = {resource: 0.001}
             config = self._config(address or None)
@@ -339,30 +352,57 @@ class RayEngine:
         for p in parts:
             submit(p)
         outcomes: list[Outcome] = []
+
+        def retry(p: Partition, exc: BaseException) -> None:
+            self._lost(p.egress, exc)
+            if p.attempts >= ATTEMPTS:
+                raise ConfigError(f"a partition failed on {p.attempts} Ray nodes; run again")
+            survivors = [i for i in range(len(self.egress)) if i not in self.dead]
+            if not survivors:
+                raise ConfigError(
+                    "every Ray egress node died; run again (the cache keeps what is done)"
+                )
+            p.egress = survivors[_stable(p.label + str(p.attempts)) % len(survivors)]
+            self.retried += 1
+            submit(p)
+
+        lost = (
+            ray.exceptions.RayActorError,
+            ray.exceptions.WorkerCrashedError,
+            ray.exceptions.NodeDiedError,
+            ray.exceptions.ObjectLostError,
+        )
         while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=NODE_CHECK_S)
+            if not done:
+                # nothing finished for a while: a partition whose egress node is gone (before
+                # its actor was even placed, say) would wait for ever
+                gone = self._dead_egress()
+                for ref, p in list(pending.items()):
+                    if p.egress in gone:
+                        del pending[ref]
+                        ray.cancel(ref, force=True)
+                        retry(p, ConnectionError("node gone"))
+                continue
             ref = done[0]
             p = pending.pop(ref)
             try:
                 outcomes.append(unseal(self.key, ray.get(ref)))
-            except (
-                ray.exceptions.RayActorError,
-                ray.exceptions.WorkerCrashedError,
-                ray.exceptions.NodeDiedError,
-                ray.exceptions.ObjectLostError,
-            ) as exc:
-                self._lost(p.egress, exc)
-                if p.attempts >= ATTEMPTS:
-                    raise ConfigError(
-                        f"a partition failed on {p.attempts} Ray nodes; run again"
-                    ) from None
-                survivors = [i for i in range(len(self.egress)) if i not in self.dead]
-                if not survivors:
-                    raise ConfigError("every Ray egress node died; run again") from None
-                p.egress = survivors[_stable(p.label + str(p.attempts)) % len(survivors)]
-                self.retried += 1
-                submit(p)
+            except lost as exc:
+                retry(p, exc)
         return outcomes
+
+    def _dead_egress(self) -> set[int]:
+        """Egress indexes whose node is no longer alive in the cluster."""
+        alive: set[str] = set()
+        for node in self.ray.nodes():
+            if node.get("Alive"):
+                alive.update(n for n in node.get("Resources", {}) if n.startswith(RESOURCE_PREFIX))
+        return {
+            i
+            for i, (_, resource) in enumerate(self.egress)
+            if resource is not None and resource not in alive and i not in self.dead
+        }
 
     def _lost(self, index: int, exc: BaseException) -> None:
         if index in self.dead:
@@ -386,10 +426,8 @@ class RayEngine:
 
     def close(self) -> None:
         for actor in self.actors.values():
-            try:
+            with contextlib.suppress(Exception):  # already gone with its node
                 self.ray.kill(actor)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
         self.actors.clear()
         if self.started:
             self.ray.shutdown()
