@@ -191,6 +191,76 @@ def test_no_ray_process_listens_outside_loopback(cluster: Any) -> None:
     assert checked >= 3  # GCS, raylets, object managers at least
 
 
+def test_nothing_in_plain_text_in_rays_files(cluster: Any, tmp_path: Path, testbed: str) -> None:
+    """Task arguments and results are sealed: after a run, no address of the list is in any
+    file under the cluster's temp dir (logs, spill files, session state)."""
+    verify(tmp_path, testbed, "sealed", "--engine", "ray", "--ray-address", cluster.address)
+    needles = (b"bulk.lab.test", b"good.lab.test", b"catchall.lab.test")
+    scanned = 0
+    for path in Path(cluster.tmp).rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue  # a socket
+            scanned += 1
+            assert not any(n in data for n in needles), path
+    assert scanned > 10
+
+
+def test_plan_shows_the_partition_plan(cluster: Any, tmp_path: Path, testbed: str) -> None:
+    src = tmp_path / "list.csv"
+    src.write_text(LIST)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "listclean",
+            "plan",
+            str(src),
+            *lab_args(testbed),
+            *PROVIDER,
+            "--engine",
+            "ray",
+            "--ray-address",
+            cluster.address,
+            "--json",
+        ],
+        capture_output=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    plan = json.loads(proc.stdout)["ray"]
+    assert sorted(plan["egress_nodes"]) == sorted(EGRESS)
+    labone = plan["providers"]["labone"]
+    assert sorted(labone["nodes"]) == sorted(EGRESS)
+    assert set(labone["budget_per_node"].values()) == {"1 sessions, 20 RCPTs each, no pace"}
+    assert plan["probe_time_estimate_s"] > 0
+
+
+def test_ray_plan_splits_only_budgeted_providers() -> None:
+    """The plan's partition rule on counts, without a cluster."""
+    from listclean.plan import Timing, ray_plan
+    from listclean.politeness import Providers
+    from listclean.settings import Settings
+
+    providers = Providers.from_options((), ("google=4/50/40",))
+    plan = ray_plan(
+        [(1000, 1, "google", "gmail-smtp-in.l.google.com"), (50, 2, "", "mx.small.example")],
+        Timing(0.05, 0.01, tls=False),
+        Settings(),
+        providers,
+        egress=["10.0.0.1", "10.0.0.2", "10.0.0.3"],
+    )
+    google = plan["providers"]["google"]
+    assert len(google["nodes"]) == 3
+    sessions = sorted(int(t.split()[0]) for t in google["budget_per_node"].values())
+    assert sessions == [1, 1, 2] and sum(sessions) == 4  # the whole budget, never more
+    assert len(plan["providers"]["(none)"]["nodes"]) == 1  # a small host goes whole to one node
+
+
+# last: it removes a node of the module's cluster
 def test_a_node_dying_mid_run_changes_nothing(cluster: Any, tmp_path: Path, testbed: str) -> None:
     """Kill the node of egress 127.0.0.3 while its actor is probing: its partition is probed
     again on a live node and the output is identical to a local run."""

@@ -829,6 +829,19 @@ def plan(
     provider_budget: ProviderBudget = None,
     provider_mx: ProviderMx = None,
     source_address: SourceAddress = None,
+    engine: Annotated[
+        EngineName,
+        typer.Option(
+            help="With ray: also show the partition plan over the cluster's egress nodes."
+        ),
+    ] = EngineName.local,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="The Ray cluster HOST:PORT (default: a local Ray, one egress).",
+            callback=_text_option("--ray-address"),
+        ),
+    ] = None,
 ) -> None:
     """Size up a list before probing: rows, unique addresses, MX providers, sessions, time,
     and whether outbound SMTP works here. No mailbox is probed.
@@ -862,6 +875,8 @@ def plan(
         provider_budgets=tuple(provider_budget or ()),
         provider_mx=tuple(provider_mx or ()),
         source_address=source_address,
+        engine=engine.value,
+        ray_address=ray_address,
         home=default_home(),
         use_cache=False,
     )

@@ -21,7 +21,7 @@ from listclean.checks.replies import provider_unverifiable
 from listclean.checks.verdict import apply_dns, needs_dns
 from listclean.model import Reason
 from listclean.pipeline import Memo, build_checker, resolve_domains
-from listclean.politeness import Providers
+from listclean.politeness import Budget, Providers
 from listclean.probes.dns import MxHost
 from listclean.probes.egress import Egress as Routes
 from listclean.probes.egress import Proxy, RouteDown, label
@@ -251,10 +251,84 @@ def make_plan(input_path: str, settings: Settings) -> dict[str, Any]:
             ),
             "helo": helo_name(settings),
             "sender": describe(check_identity(settings), settings),
+            **(
+                {
+                    "ray": ray_plan(
+                        [
+                            (n, group_domains[k], providers.key(k[0]), k[0])
+                            for k, n in groups.items()
+                        ],
+                        timing,
+                        settings,
+                        providers,
+                    )
+                }
+                if settings.engine == "ray"
+                else {}
+            ),
             "port25": port25,
         }
     )
     return plan
+
+
+def ray_plan(
+    groups: list[tuple[int, int, str, str]],
+    timing: Timing,
+    settings: Settings,
+    providers: Providers,
+    egress: list[str] | None = None,
+) -> dict[str, Any]:
+    """`plan --engine ray`: how the probes would be partitioned over the cluster's egress nodes
+    (the same rule as engines/rayengine.partition, on counts), each node's share of every
+    provider's budget, and the time: the slowest node's estimate."""
+    from listclean.engines.rayengine import _stable, cluster_egress
+
+    nodes = egress if egress is not None else cluster_egress(settings)
+    count = max(1, len(nodes))
+    per_node: list[list[tuple[int, int, str]]] = [[] for _ in range(count)]
+    shares: list[dict[str, Budget]] = [{} for _ in range(count)]
+    table: dict[str, dict[str, Any]] = {}
+    for addresses, domains, key, host in groups:
+        budget = providers.budget(key, settings.smtp_per_host)
+        row = table.setdefault(
+            key or "(none)", {"addresses": 0, "nodes": set(), "budget_per_node": {}}
+        )
+        row["addresses"] += addresses
+        if budget is None or count == 1:
+            node = _stable(key or host) % count
+            per_node[node].append((addresses, domains, key))
+            row["nodes"].add(nodes[node] if nodes else "local")
+            if budget is not None:
+                shares[node][key] = budget
+                row["budget_per_node"][nodes[node] if nodes else "local"] = budget.text()
+            continue
+        n = max(1, min(count, budget.sessions))
+        first = _stable(key) % count
+        for i in range(n):
+            node = (first + i) % count
+            share = Budget(
+                budget.sessions // n + (1 if i < budget.sessions % n else 0),
+                budget.rcpts_per_session,
+                budget.per_minute / n,
+            )
+            shares[node][key] = share
+            per_node[node].append((math.ceil(addresses / n), math.ceil(domains / n), key))
+            row["nodes"].add(nodes[node])
+            row["budget_per_node"][nodes[node]] = share.text()
+    times = []
+    for i in range(count):
+        if not per_node[i]:
+            continue
+        node_providers = Providers(providers.rules, tuple(shares[i].items()))
+        times.append(
+            estimate(per_node[i], timing, settings, node_providers)["probe_time_estimate_s"]
+        )
+    return {
+        "egress_nodes": nodes or ["(one local egress)"],
+        "providers": {k: {**v, "nodes": sorted(v["nodes"])} for k, v in sorted(table.items())},
+        "probe_time_estimate_s": max(times, default=0.0),
+    }
 
 
 def _probe_placeholder(domain: str) -> Any:

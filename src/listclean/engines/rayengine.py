@@ -209,6 +209,19 @@ def _loopback(address: str | None) -> bool:
         return False
 
 
+def cluster_egress(settings: Settings) -> list[str]:
+    """The egress addresses of the cluster at --ray-address (for `plan`); a local Ray has one,
+    this machine's (no Ray is started for that)."""
+    if not settings.ray_address:
+        return [settings.source_address or "(local)"]
+    engine = RayEngine(settings, [])
+    try:
+        return [address or "(unbound)" for address, _ in engine.egress]
+    finally:
+        engine.close()
+        engine.ray.shutdown()
+
+
 class RayEngine:
     """Ray for one run: connect (or start a local Ray on loopback), find the egress nodes,
     run partitions, survive dead nodes, and stop what it started."""
