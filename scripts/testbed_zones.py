@@ -24,6 +24,8 @@ mx2 IN A 127.0.1.2
 mx3 IN A 127.0.1.3
 mx4 IN A 127.0.1.4
 mx5 IN A 127.0.1.5
+; per-client-IP rate limit (anvil), for bench/ray_scale.py
+mx10 IN A 127.0.1.10
 ; replay hosts (scripts/replay_mx.py): answer like the big providers
 mxg IN A 127.0.1.6
 mxo IN A 127.0.1.7
@@ -62,6 +64,8 @@ xn--bcher-kva IN MX 10 mx1.lab.test.
 bulk IN MX 10 mx1.lab.test.
 ; the same mailboxes behind bench/latency.py's delaying proxy (127.0.4.1 -> mx1)
 far IN MX 10 mxfar.lab.test.
+; the same mailboxes behind mx10's anvil limits (bench/ray_scale.py)
+bulklim IN MX 10 mx10.lab.test.
 mxfar IN A 127.0.4.1
 """
 
@@ -84,7 +88,7 @@ RECIPIENTS = (
     + ["@catchall.lab.test OK"]
     + [
         f"u{i:05d}@{d} OK"
-        for d in ("bulk.lab.test", "far.lab.test")
+        for d in ("bulk.lab.test", "far.lab.test", "bulklim.lab.test")
         for i in range(BULK)
         if i % 10 != 9
     ]
