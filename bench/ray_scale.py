@@ -121,7 +121,7 @@ def run(nodes: int, addresses: int, budget: str, work: Path) -> dict[str, object
                 "--provider-mx",
                 "mx10.lab.test=lim",
                 "--provider-budget",
-                budget,
+                budget.format(n=nodes, rate=20 * nodes),
                 "--engine",
                 "ray",
                 "--ray-address",
