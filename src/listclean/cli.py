@@ -494,6 +494,20 @@ Dedupe = Annotated[
         "+tags at providers that document them)."
     ),
 ]
+Engine = Annotated[
+    EngineName,
+    typer.Option(
+        help="Where the work runs: local, or a Ray cluster (pip install 'listclean[ray]'; "
+        "docs/scale-out.md). `plan` then also shows the partition plan."
+    ),
+]
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        help="With --engine ray: the cluster at HOST:PORT (default: a local Ray on 127.0.0.1).",
+        callback=_text_option("--ray-address"),
+    ),
+]
 NoEvidence = Annotated[
     bool,
     typer.Option(
@@ -563,21 +577,8 @@ def verify(
     provider_mx: ProviderMx = None,
     source_address: SourceAddress = None,
     no_starttls: NoStarttls = False,
-    engine: Annotated[
-        EngineName,
-        typer.Option(
-            help="Where the work runs: local, or a Ray cluster (pip install 'listclean[ray]'; "
-            "docs/scale-out.md)."
-        ),
-    ] = EngineName.local,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            help="With --engine ray: join the cluster at HOST:PORT (default: start a local Ray "
-            "on 127.0.0.1).",
-            callback=_text_option("--ray-address"),
-        ),
-    ] = None,
+    engine: Engine = EngineName.local,
+    ray_address: RayAddress = None,
     resume: Annotated[
         bool,
         typer.Option(
@@ -829,19 +830,8 @@ def plan(
     provider_budget: ProviderBudget = None,
     provider_mx: ProviderMx = None,
     source_address: SourceAddress = None,
-    engine: Annotated[
-        EngineName,
-        typer.Option(
-            help="With ray: also show the partition plan over the cluster's egress nodes."
-        ),
-    ] = EngineName.local,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            help="The Ray cluster HOST:PORT (default: a local Ray, one egress).",
-            callback=_text_option("--ray-address"),
-        ),
-    ] = None,
+    engine: Engine = EngineName.local,
+    ray_address: RayAddress = None,
 ) -> None:
     """Size up a list before probing: rows, unique addresses, MX providers, sessions, time,
     and whether outbound SMTP works here. No mailbox is probed.

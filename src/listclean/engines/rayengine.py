@@ -6,11 +6,12 @@ merging the outcomes into the columns, and writing the output in input order wit
 report, audit line and manifest as a local run. Ray does two things:
 
 - **Offline checks** run as Ray tasks, one per batch, over Arrow data (``offline_frames``).
-- **Probes** run on one actor per egress node (``ProbeActor``). A node declares its egress
-  with a custom resource ``listclean-egress-<IP>`` (``ray start --resources
-  '{"listclean-egress-203.0.113.5": 1}'``): its actor binds SMTP to that source address.
+- **Probes** run on one actor per (egress node, provider group) (``ProbeActorImpl``): a
+  provider with a budget is a group of its own, the hosts of no known provider share one.
+  A node declares its egress with a custom resource ``listclean-egress-<IP>`` (``ray start
+  --resources '{"listclean-egress-203.0.113.5": 1}'``): its actors bind SMTP to that address.
   Each chunk's host groups are partitioned: a provider with a budget (docs/politeness.md) is
-  split across the egress nodes by domain, and each node's actor gets that share of the
+  split across the egress nodes by address, and each node's actor gets that share of the
   provider's budget (sessions at once and new sessions per minute), so the provider never
   sees more than its whole budget; a host group of no known provider goes whole to one node,
   where the per-host limits hold as on one machine. A provider's addresses are split by
@@ -50,6 +51,7 @@ from listclean.probes.smtp import Probe, Prober, SmtpConfig, Target
 from listclean.settings import Settings
 
 RESOURCE_PREFIX = "listclean-egress-"
+OTHER = "other"  # the actor of a node for the hosts of no known provider
 NAMESPACE = "listclean"
 NODE_CHECK_S = 3.0  # with no result for this long, look for dead egress nodes
 ATTEMPTS = 3  # a partition is probed by at most this many nodes before its rows are unknown
@@ -72,6 +74,7 @@ def _stable(text: str) -> int:
 @dataclass
 class Partition:
     egress: int  # index into the run's egress list
+    group: str  # the provider key, or OTHER: which of the node's actors probes it
     todo: Todo
     budgets: dict[str, Budget] = field(default_factory=dict)  # this node's share per provider
     attempts: int = 0
@@ -82,19 +85,22 @@ def partition(
     todo: Todo, providers: Providers, per_host: int, egress_count: int
 ) -> list[Partition]:
     """Each node's share of a chunk's host groups (see the module docstring)."""
-    shares: dict[int, Partition] = {}
+    shares: dict[tuple[int, str], Partition] = {}
 
-    def part(node: int) -> Partition:
-        return shares.setdefault(node, Partition(node, [], {}, 0, f"egress {node}"))
+    def part(node: int, group: str) -> Partition:
+        return shares.setdefault(
+            (node, group), Partition(node, group, [], {}, 0, f"egress {node} {group}")
+        )
 
     for hosts, targets in todo:
         key = providers.key(hosts[0].name)
         budget = providers.budget(key, per_host)
         if budget is None or egress_count == 1:
             node = _stable(key or hosts[0].name) % egress_count
-            part(node).todo.append((hosts, targets))
+            group = key if budget is not None else OTHER
+            part(node, group).todo.append((hosts, targets))
             if budget is not None:
-                part(node).budgets[key] = budget
+                part(node, group).budgets[key] = budget
             continue
         n = max(1, min(egress_count, budget.sessions))
         first = _stable(key) % egress_count  # which nodes carry the provider
@@ -104,11 +110,11 @@ def partition(
         for i in range(n):
             node = (first + i) % egress_count
             sessions = budget.sessions // n + (1 if i < budget.sessions % n else 0)
-            part(node).budgets[key] = Budget(
+            part(node, key).budgets[key] = Budget(
                 sessions, budget.rcpts_per_session, budget.per_minute / n
             )
             if by_node.get(node):
-                part(node).todo.append((hosts, by_node[node]))
+                part(node, key).todo.append((hosts, by_node[node]))
     return [p for p in shares.values() if p.todo]
 
 
@@ -273,9 +279,10 @@ class RayEngine:
                     f"{str(exc).splitlines()[0][:160]}; check --ray-address"
                 ) from None
         self.egress = self._egress_nodes()
-        self.actors: dict[int, Any] = {}
+        self.actors: dict[tuple[int, str], Any] = {}  # (egress, provider group) -> actor
         self.dead: set[int] = set()
         self.retried = 0
+        self.actors_started = 0
         self.partitions = 0
         self._remote_actor = self.ray.remote(num_cpus=0, max_concurrency=8, max_restarts=0)(
             ProbeActorImpl
@@ -297,21 +304,22 @@ class RayEngine:
             return [(self.settings.source_address or "", None)]
         return sorted(set(found))
 
-    def _actor(self, index: int) -> Any:
-        actor = self.actors.get(index)
+    def _actor(self, index: int, group: str) -> Any:
+        actor = self.actors.get((index, group))
         if actor is None:
             address, resource = self.egress[index]
             # named, so that an operator (or a test) can find a run's actors:
             # ray.util.list_named_actors(all_namespaces=True)
             options: dict[str, Any] = {
-                "name": f"listclean-probe-{self.token}-{address or index}",
+                "name": f"listclean-probe-{self.token}-{group}-{address or index}",
                 "namespace": NAMESPACE,
             }
             if resource is not None:
                 options["resources"] = {resource: 0.001}
             config = self._config(address or None)
             actor = self._remote_actor.options(**options).remote(self.key, config, address)
-            self.actors[index] = actor
+            self.actors[(index, group)] = actor
+            self.actors_started += 1
         return actor
 
     def _config(self, source: str | None) -> SmtpConfig:
@@ -360,7 +368,7 @@ class RayEngine:
         def submit(p: Partition) -> None:
             p.attempts += 1
             payload = seal(self.key, (p.todo, known, p.budgets))
-            pending[self._actor(p.egress).probe.remote(payload)] = p
+            pending[self._actor(p.egress, p.group).probe.remote(payload)] = p
 
         for p in parts:
             submit(p)
@@ -421,7 +429,8 @@ class RayEngine:
         if index in self.dead:
             return
         self.dead.add(index)
-        self.actors.pop(index, None)
+        for key in [k for k in self.actors if k[0] == index]:
+            del self.actors[key]
         address = self.egress[index][0] or "the Ray node"
         self.notes.append(
             f"Ray egress {address} died mid-run ({type(exc).__name__}); its unfinished "
@@ -433,6 +442,7 @@ class RayEngine:
             "engine": "ray",
             "egress_nodes": [a or "(unbound)" for a, _ in self.egress],
             "partitions": self.partitions,
+            "actors": self.actors_started,
             "partitions_retried": self.retried,
             "nodes_lost": len(self.dead),
         }
