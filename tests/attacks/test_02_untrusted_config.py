@@ -24,6 +24,9 @@ disposable_list = "/etc/passwd"
 column = "backup"
 provider_budget = ["google=100/1000/10000"]
 provider_mx = ["corp.test=google"]
+engine = "ray"
+ray_address = "127.0.0.1:9"
+no_evidence = true
 [verify]
 split = "{victim}.d"
 """
@@ -64,6 +67,9 @@ def test_untrusted_file_cannot_set_paths_or_switches(tmp_path: Path) -> None:
         "split",
         "provider_budget",  # raising a provider's budget could get the user's IP listed
         "provider_mx",
+        "engine",  # the list would go to somebody else's cluster
+        "ray_address",
+        "no_evidence",  # the user's own bounces would stop suppressing dead addresses
     } <= ignored
     assert "column" not in ignored
     assert shown["trusted"] == {str(folder / "listclean.toml"): False}
