@@ -569,3 +569,21 @@ def test_score_expression_matches_the_formula_for_every_reason_and_flag_set() ->
         value = score(Reason(reason), text.split(";") if text else [])
         want.append("" if value is None else str(value))
     assert got == want
+
+
+def test_a_busy_syslog_is_still_a_postfix_log(tmp_path: Path) -> None:
+    """/var/log/mail.log mixes daemons: its first delivery line may come after thousands of
+    others (and those lines have commas in them: it is no CSV)."""
+    noise = "".join(
+        f"Nov 28 09:{i // 60 % 60:02d}:{i % 60:02d} relay dovecot: imap-login: Login: "
+        f"user=<u{i}>, method=PLAIN, rip=192.0.2.{i % 250}, lip=192.0.2.1, mpid={i}\n"
+        for i in range(3000)
+    )
+    log = tmp_path / "mail.log"
+    log.write_text(noise + POSTFIX_LOG)
+    fmt, got = kinds(log)
+    assert fmt == "postfix" and got["ann@example.org"] == "hard_bounce"
+    quiet = tmp_path / "quiet.log"
+    quiet.write_text(noise)
+    proc = run_cli("learn", str(quiet))
+    assert proc.returncode != 0 and b"without Postfix or Exim delivery lines" in proc.stderr

@@ -590,6 +590,10 @@ def _parse_mailbox(path: str, box: mailbox.Mailbox, fmt: str, now: float) -> Par
 
 
 # -- detection -----------------------------------------------------------------------------
+_LOG_LINE = re.compile(  # a syslog or Exim time stamp starts the line
+    r"^(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d |\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)"
+)
+LOG_SCAN_LINES = 200_000
 _HEADER_LINE = re.compile(rb"^[A-Za-z][A-Za-z0-9-]*: ", re.MULTILINE)
 
 
@@ -623,10 +627,20 @@ def detect_and_parse(path: str, now: float | None = None) -> Parsed:
         return out
     text_head = head.decode("utf-8", errors="replace")
     lines = text_head.splitlines()[:200]
-    if any(POSTFIX.search(line) for line in lines):
-        return _parse_postfix(path, _lines(p), now)
-    if any(EXIM.match(line) for line in lines):
-        return _parse_exim(path, _lines(p), now)
+    if lines and _LOG_LINE.match(lines[0]):
+        # a log: its delivery lines may come after many lines of other daemons
+        for number, line in enumerate(_lines(p)):
+            if POSTFIX.search(line):
+                return _parse_postfix(path, _lines(p), now)
+            if EXIM.match(line):
+                return _parse_exim(path, _lines(p), now)
+            if number > LOG_SCAN_LINES:
+                break
+        raise InputError(
+            f"{path}: a log without Postfix or Exim delivery lines in its first "
+            f"{LOG_SCAN_LINES:,} lines (status=sent/bounced/deferred, or => ** ==); "
+            "pass the mail log (nothing was learned)"
+        )
     if lines and any(sep in lines[0] for sep in ",;\t|"):
         return _parse_table(path)
     raise InputError(
