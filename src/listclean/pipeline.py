@@ -178,6 +178,7 @@ class NetworkStage:
         self.settings, self.egress, self.notes = settings, egress, notes
         self.engine = engine  # engines.rayengine.RayEngine, or None: probe here
         self.engine_providers: dict[str, dict[str, Any]] = {}
+        self.banner_provider: dict[str, str] = {}  # MX host -> provider from its greeting
         self.cache, self.progress, self.log = cache, progress, log
         self.infos: dict[str, DomainInfo] = {}
         self.catchall: dict[str, bool] = {}
@@ -225,7 +226,10 @@ class NetworkStage:
                 "dns_mx": [infos[d].mx for d in domains],
                 "unverifiable": [provider_unverifiable(infos[d].mx) for d in domains],
                 "accept_all": [catchall.get(d, False) for d in domains],
-                "provider": [self.providers.key(infos[d].mx) for d in domains],
+                "provider": [
+                    self.providers.key(infos[d].mx) or self.banner_provider.get(infos[d].mx, "")
+                    for d in domains
+                ],
             },
             schema=DOMAIN_SCHEMA,
         )
@@ -354,6 +358,7 @@ class NetworkStage:
             else:
                 asyncio.run(prober.run(todo))
         finally:
+            self.banner_provider.update({h: k for h, k in prober.banner_provider.items() if k})
             self.egress["mx_hosts_contacted"] = len(prober.egress.hosts)
             self.egress["smtp_sessions"] = prober.egress.sessions
             self.egress["rcpt_commands"] = prober.egress.rcpt
@@ -425,6 +430,7 @@ class NetworkStage:
             for label, n in outcome.routes.items():
                 egress.routes[label] = egress.routes.get(label, 0) + n
             egress.mx_routes.update(outcome.mx_routes)
+            prober.banner_provider.update(outcome.banner_provider)
             for host, why in outcome.cut_off.items():
                 prober.cut_off.setdefault(host, why)
             for note in outcome.notes:

@@ -132,6 +132,7 @@ class Outcome:
     routes: dict[str, int] = field(default_factory=dict)
     mx_routes: dict[str, str] = field(default_factory=dict)
     cut_off: dict[str, str] = field(default_factory=dict)
+    banner_provider: dict[str, str] = field(default_factory=dict)
     providers: dict[str, dict[str, object]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     node: str = ""
@@ -154,6 +155,7 @@ def probe_partition(config: SmtpConfig, todo: Todo, known: dict[str, bool | None
         routes=dict(prober.egress.routes),
         mx_routes=dict(prober.egress.mx_routes),
         cut_off=dict(prober.cut_off),
+        banner_provider=dict(prober.banner_provider),
         providers=prober.provider_stats(),
         notes=notes,
     )

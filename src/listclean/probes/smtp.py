@@ -365,6 +365,22 @@ def _tls_context() -> ssl.SSLContext:
 STOPS_HOST = (Reason.IP_BLOCKED, Reason.SENDER_REJECTED)
 
 
+def provider_from_banner(line: str) -> str:
+    """The provider key of the host name a greeting starts with ("" when none is known).
+
+    The greeting is the server's word, untrusted: it only picks one of our own fixed keys
+    (checks/providers.py), is never copied to the output, and never changes a budget."""
+    from listclean.checks.providers import provider_of
+
+    first = line.split(None, 1)[0] if line.split() else ""
+    if len(first) > 253 or "." not in first or not _HOST_NAME.fullmatch(first):
+        return ""
+    return provider_of(first)
+
+
+_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
 def _after_retries(probe: Probe) -> Probe:
     """A 4xx that outlived the greylist retries is no longer "greylisted" unless the server
     says so: it is a temporary server failure (rate limits are classified before this)."""
@@ -407,6 +423,9 @@ class Prober:
         self.cut_off: dict[str, str] = {}  # MX host -> why its remaining addresses were cut
         self.routes_down: dict[str, str] = {}  # route label -> why no connection can use it
         self.port25_blocked = False
+        # MX host -> provider key read from its greeting ("220 mx.google.com ESMTP ..."), for
+        # lc_provider when the MX name says nothing (a vanity MX name in front of Google)
+        self.banner_provider: dict[str, str] = {}
         self.connecting = 0  # connection attempts in flight
         self._sem: asyncio.Semaphore | None = None
         self.on_result: Callable[[str, Probe], None] | None = None
@@ -715,6 +734,8 @@ class HostWorker:
                 try:
                     code, lines = await conn.reply()
                     conn.greeted = True
+                    if code == 220 and lines and host.name not in self.prober.banner_provider:
+                        self.prober.banner_provider[host.name] = provider_from_banner(lines[0])
                     if code != 220:
                         text = " ".join(lines)
                         raise SmtpFailure(_session_reason(code, text), text, code)
