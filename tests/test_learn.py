@@ -587,3 +587,22 @@ def test_a_busy_syslog_is_still_a_postfix_log(tmp_path: Path) -> None:
     quiet.write_text(noise)
     proc = run_cli("learn", str(quiet))
     assert proc.returncode != 0 and b"without Postfix or Exim delivery lines" in proc.stderr
+
+
+def test_learn_and_forget_leave_an_audit_line_without_addresses(tmp_path: Path) -> None:
+    log = tmp_path / "mail.log"
+    log.write_text(POSTFIX_LOG)
+    assert run_cli("learn", str(log)).returncode == 0
+    assert run_cli("learn", "--forget", "--source", "postfix").returncode == 0
+    runs = json.loads(
+        "["
+        + ",".join(line for line in run_cli("audit", "--json").stdout.decode().splitlines() if line)
+        + "]"
+    )
+    learned, forgot = runs[-2], runs[-1]
+    assert learned["command"] == "learn" and learned["new"] == 5
+    assert learned["files"][0]["format"] == "postfix"
+    assert learned["files"][0]["sha256"].startswith("hmac-sha256:")  # keyed, not the plain hash
+    assert forgot == {**forgot, "command": "learn --forget", "source": "postfix", "forgotten": 5}
+    home = Path(__import__("os").environ["LISTCLEAN_HOME"])
+    assert b"example.org" not in (home / "audit.jsonl").read_bytes()

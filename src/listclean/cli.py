@@ -1019,10 +1019,11 @@ def learn(
     Example: [bold]listclean learn /var/log/mail.log cleaned_members_export.csv[/]
     """
     import json
+    import time
     from collections import Counter
 
     from listclean.evidence import Evidence
-    from listclean.learn import FORMATS, parse_files, parse_when
+    from listclean.learn import FORMATS, audit_line, file_sha256, parse_files, parse_when
     from listclean.safety import for_terminal
     from listclean.store import Store
     from listclean.vault import Vault
@@ -1044,8 +1045,15 @@ def learn(
         try:
             if forget:
                 cut = parse_when(before) if before else None
+                started = time.time()
                 deleted = store.forget_evidence(source, cut)
                 result: dict[str, Any] = {"forgotten": deleted}
+                audit_line(
+                    "learn --forget",
+                    home,
+                    {"source": source, "before": before, "forgotten": deleted},
+                    started,
+                )
             else:
                 result = dict(store.evidence_stats())
         finally:
@@ -1076,6 +1084,7 @@ def learn(
     summary: list[dict[str, Any]] = []
     new = 0
     store_handle: Evidence | None = None
+    started = time.time()
     try:
         if not dry_run:
             store_handle = Evidence(Store(home), Vault.open(home))
@@ -1098,6 +1107,28 @@ def learn(
             }
         )
     total = sum(s["records"] for s in summary)
+    if not dry_run:
+        vault = Vault.open(home)
+        audit_line(
+            "learn",
+            home,
+            {
+                "files": [
+                    {
+                        "path": s["file"],
+                        "sha256": vault.keyed(file_sha256(s["file"])),
+                        "format": s["format"],
+                        "records": s["records"],
+                        "kinds": s["kinds"],
+                        "skipped": s["skipped"],
+                    }
+                    for s in summary
+                ],
+                "records": total,
+                "new": new,
+            },
+            started,
+        )
     if json_out:
         typer.echo(
             json.dumps(

@@ -655,6 +655,53 @@ def _lines(path: Path) -> Iterator[str]:
         yield from handle
 
 
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file's bytes (a Maildir: of its messages' names and bytes, sorted)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    p = Path(path)
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    for f in files:
+        if p.is_dir():
+            digest.update(str(f.relative_to(p)).encode())
+        with open(f, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def audit_line(command: str, home: Path, details: dict[str, Any], started: float) -> None:
+    """One line in the audit log for a learn or forget, as `verify` writes one per run: what
+    was read (file hashes keyed with the home's key, formats, counts) or deleted. Never an
+    address."""
+    import getpass
+    import platform
+    import uuid
+    from datetime import UTC, datetime
+
+    from listclean import __version__, audit
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        user = "unknown"
+    audit.append(
+        home,
+        {
+            "run_id": uuid.uuid4().hex[:12],
+            "command": command,
+            "state": "done",
+            "started": datetime.fromtimestamp(started, UTC).isoformat(),
+            "finished": datetime.now(UTC).isoformat(),
+            "user": user,
+            "host": platform.node(),
+            "listclean_version": __version__,
+            **details,
+        },
+    )
+
+
 def parse_files(paths: list[str], now: float | None = None) -> list[Parsed]:
     """Every file parsed in full, or InputError: nothing is stored before all have parsed."""
     return [detect_and_parse(os.fspath(path), now) for path in paths]
