@@ -85,3 +85,11 @@ def without_checked_at(rows: list[list[str]]) -> list[list[str]]:
     so resume/re-run properties compare everything else (#13)."""
     at = rows[0].index("lc_checked_at")
     return [r[:at] + r[at + 1 :] for r in rows]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that takes the real-server testbed is marked `testbed` (pyproject's markers):
+    `pytest -m "not testbed"` runs everything else where Unbound and Postfix cannot run."""
+    for item in items:
+        if "testbed" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.testbed)

@@ -82,3 +82,31 @@ def test_exit_code_table(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 130, (sig, err)
         assert out == b"" and b"Traceback" not in err
+
+
+def test_testbed_marker_selects_the_testbed_tests() -> None:
+    """`-m "not testbed"` (README) leaves out exactly the tests that use the testbed."""
+    import subprocess
+    import sys
+
+    def collected(*args: str) -> set[str]:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--collect-only",
+                "-q",
+                *args,
+                "tests/test_testbed_smtp.py",
+                "tests/test_learn.py",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        return {line.split("::")[0] for line in proc.stdout.splitlines() if "::" in line}
+
+    assert collected("-m", "testbed") == {"tests/test_testbed_smtp.py"}
+    assert collected("-m", "not testbed") == {"tests/test_learn.py"}
