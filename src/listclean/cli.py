@@ -274,10 +274,10 @@ def _int_range(low: int, high: int) -> Any:
 
 
 def _nameservers(values: list[str] | None) -> list[str] | None:
-    from listclean.probes.dns import parse_nameserver
-
     if not values:
         return values
+    from listclean.probes.dns import parse_nameserver
+
     out = []
     for value in values:
         try:
@@ -418,6 +418,8 @@ def _each(module: str, parse_name: str) -> Any:
     def check(values: list[str] | None) -> list[str] | None:
         import importlib
 
+        if not values:
+            return values
         parse = getattr(importlib.import_module(f"listclean.{module}"), parse_name)
         for value in values or []:
             try:

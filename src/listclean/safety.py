@@ -16,8 +16,10 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:  # Polars costs ~0.3 s to import: only neutralise_expr needs it (#19 item 5)
+    import polars as pl
 
 # --- the SMTP wire --------------------------------------------------------------------------
 
@@ -110,6 +112,8 @@ def neutralise_cell(text: str) -> str:
 
 def neutralise_expr(column: str) -> pl.Expr:
     """neutralise_cell as a Polars expression (for whole output columns)."""
+    import polars as pl
+
     cleaned = pl.col(column).str.replace_all(_CONTROL_RE, " ")
     return (
         pl.when(cleaned.str.contains(r"^[=+\-@]"))
