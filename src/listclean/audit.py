@@ -13,6 +13,16 @@ from listclean.store import ensure_home, open_private
 FILE = "audit.jsonl"
 
 
+def user() -> str:
+    """Who ran it, for the audit line ("unknown" without a passwd entry, as in containers)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        return "unknown"
+
+
 def append(home: Path, manifest: dict[str, Any]) -> None:
     ensure_home(home)
     line = json.dumps(manifest, ensure_ascii=False, separators=(",", ":")) + "\n"

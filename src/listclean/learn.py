@@ -675,17 +675,12 @@ def audit_line(command: str, home: Path, details: dict[str, Any], started: float
     """One line in the audit log for a learn or forget, as `verify` writes one per run: what
     was read (file hashes keyed with the home's key, formats, counts) or deleted. Never an
     address."""
-    import getpass
     import platform
     import uuid
     from datetime import UTC, datetime
 
     from listclean import __version__, audit
 
-    try:
-        user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry in some containers
-        user = "unknown"
     audit.append(
         home,
         {
@@ -694,7 +689,7 @@ def audit_line(command: str, home: Path, details: dict[str, Any], started: float
             "state": "done",
             "started": datetime.fromtimestamp(started, UTC).isoformat(),
             "finished": datetime.now(UTC).isoformat(),
-            "user": user,
+            "user": audit.user(),
             "host": platform.node(),
             "listclean_version": __version__,
             **details,

@@ -16,7 +16,6 @@ import ctypes
 import ctypes.util
 import errno
 import gc
-import getpass
 import hashlib
 import json
 import platform
@@ -235,22 +234,7 @@ class NetworkStage:
         )
 
     def _new_prober(self) -> Prober:
-        settings = self.settings
-        config = SmtpConfig(
-            port=settings.smtp_port,
-            helo=helo_name(settings),
-            mail_from=mail_from(settings),
-            timeout=settings.smtp_timeout,
-            per_host=settings.smtp_per_host,
-            concurrency=settings.smtp_concurrency,
-            greylist_delay=settings.greylist_delay,
-            greylist_retries=settings.greylist_retries,
-            host_budget=settings.host_budget,
-            routes=Routes.from_options(settings.proxies, settings.routes, settings.source_address),
-            providers=self.providers,
-            starttls=settings.starttls,
-        )
-        return Prober(config, warn=self.notes.append)
+        return Prober(smtp_config(self.settings, self.providers), warn=self.notes.append)
 
     def probe(self, frames: Sequence[pl.DataFrame], domains: pl.DataFrame) -> dict[str, Probe]:
         """RCPT probes for the chunk's unique addresses whose domains have usable mail hosts."""
@@ -474,6 +458,28 @@ class NetworkStage:
 def _whole_budget(providers: Providers, key: str) -> str:
     budget = providers.budget(key, 0)
     return budget.text() if budget is not None else "per MX host"
+
+
+def smtp_config(
+    settings: Settings, providers: Providers, source_address: str | None = None
+) -> SmtpConfig:
+    """The prober's configuration for a run (a Ray egress node passes its own source address)."""
+    return SmtpConfig(
+        port=settings.smtp_port,
+        helo=helo_name(settings),
+        mail_from=mail_from(settings),
+        timeout=settings.smtp_timeout,
+        per_host=settings.smtp_per_host,
+        concurrency=settings.smtp_concurrency,
+        greylist_delay=settings.greylist_delay,
+        greylist_retries=settings.greylist_retries,
+        host_budget=settings.host_budget,
+        routes=Routes.from_options(
+            settings.proxies, settings.routes, source_address or settings.source_address
+        ),
+        providers=providers,
+        starttls=settings.starttls,
+    )
 
 
 def _undecided_catchall(accepted: Probe, last: Probe | None) -> Probe:
@@ -723,7 +729,7 @@ def verify(
         "state": "failed",
         "started": started.isoformat(),
         "finished": None,
-        "user": _user(),
+        "user": audit.user(),
         "host": platform.node(),
         "listclean_version": __version__,
         "lists": {"disposable_email_domains": disposable_version()},
@@ -1053,13 +1059,6 @@ def _verify(
             split.abort()
         raise
     return report
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry in some containers
-        return "unknown"
 
 
 __all__ = ["RunResult", "verify", "Reason"]

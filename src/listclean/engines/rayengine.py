@@ -325,24 +325,10 @@ class RayEngine:
         return actor
 
     def _config(self, source: str | None) -> SmtpConfig:
-        from listclean.probes.egress import Egress as Routes
-        from listclean.sender import helo_name, mail_from
+        from listclean.pipeline import smtp_config
 
         s = self.settings
-        return SmtpConfig(
-            port=s.smtp_port,
-            helo=helo_name(s),
-            mail_from=mail_from(s),
-            timeout=s.smtp_timeout,
-            per_host=s.smtp_per_host,
-            concurrency=s.smtp_concurrency,
-            greylist_delay=s.greylist_delay,
-            greylist_retries=s.greylist_retries,
-            host_budget=s.host_budget,
-            routes=Routes.from_options(s.proxies, s.routes, source or s.source_address),
-            providers=Providers.from_options(s.provider_mx, s.provider_budgets),
-            starttls=s.starttls,
-        )
+        return smtp_config(s, Providers.from_options(s.provider_mx, s.provider_budgets), source)
 
     # -- work ---------------------------------------------------------------------------
     def offline_frames(self, series: Sequence[Any]) -> list[Any]:
