@@ -2,7 +2,9 @@
 
 testbed_zones.py DIR             zone files (RFC 6761 .test names only) for Unbound:
     lab.test   hand-written cases the integration tests assert on (tests/test_testbed_*.py)
-    bench.test 50,000 generated domains d00000..d49999 over 50 MX hosts, for bench/
+    bench.test 50,000 generated domains d00000..d49999 over 50 MX hosts, for bench/, and
+               20,000 domains s00000..s19999 on the lab's Postfix hosts mx1-mx4 (Postfix
+               accepts u<n>@ for n not ending in 0 there), for bench/manydomains.py
 testbed_zones.py --postfix DIR   Postfix lookup tables: recipients (relay_recipient_maps)
                                  and access (check_recipient_access)
 """
@@ -117,6 +119,9 @@ def main() -> None:
         lines.append(f"mx{j} IN A 127.0.2.{j + 1}\n")
     for i in range(50_000):
         lines.append(f"d{i:05d} IN MX 10 mx{i % 50}.bench.test.\n")
+    for k in range(20_000):
+        host = 4 if k % 100 == 99 else 1 + k % 3
+        lines.append(f"s{k:05d} IN MX 10 mx{host}.lab.test.\n")
     (out / "bench.test.zone").write_text("".join(lines))
 
 

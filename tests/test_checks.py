@@ -6,7 +6,7 @@ import pytest
 
 from listclean.checks import syntax
 from listclean.checks.lists import DomainLists, is_role
-from listclean.checks.typo import distance, suggest_domain
+from listclean.checks.typo import suggest_domain, suggest_domains
 from listclean.checks.verdict import OfflineChecker
 from listclean.model import Flag, Reason, Status
 
@@ -188,6 +188,29 @@ def test_typo_repairs_invalid_domain(checker: OfflineChecker) -> None:
     assert result.suggestion == "ann@gmail.com"
 
 
+def distance(a: str, b: str, limit: int) -> int:
+    """The reference: optimal-string-alignment distance, capped at limit+1, in plain Python.
+
+    (This was listclean's own implementation until RapidFuzz's OSA replaced it; it stays
+    here as the definition the library is checked against.)
+    """
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
 @pytest.mark.parametrize(
     ("a", "b", "d"),
     [("abc", "abc", 0), ("abc", "acb", 1), ("abc", "ab", 1), ("abc", "xyz", 3), ("", "ab", 2)],
@@ -245,3 +268,12 @@ def near_popular(draw: st.DrawFn) -> str:
 @given(near_popular())
 def test_typo_prefilter_matches_brute_force(domain: str) -> None:
     assert suggest_domain.__wrapped__(domain) == _brute_force_suggestion(domain.lower().rstrip("."))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(near_popular(), st.text("abcdegilmnorstuy.-", max_size=14)), max_size=30))
+def test_batched_suggestions_match_one_by_one(domains: list[str]) -> None:
+    """The distance matrix over a batch gives each domain what the reference gives it alone."""
+    assert suggest_domains(domains) == [
+        _brute_force_suggestion(d.lower().rstrip(".")) for d in domains
+    ]

@@ -74,13 +74,41 @@ DOMAINS = st.sampled_from(
         "web.de",
     ]
 )
+# Cells near the shapes the second syntax tier decides (fastpath._canonical_invalid): dots in
+# the wrong place, blanks and punctuation inside, several @-signs, empty parts, and the
+# characters that must keep a cell on the per-row path (quotes, angle brackets, brackets,
+# backslashes, non-ASCII, control characters).
+_PIECES = st.sampled_from(
+    ["a", "Bc", "x9", "o'b", "-", "_", "+t", ".", "..", " ", "\t", "@", "@@", ",", '"', "<",
+     ">", "[", "]", "\\", "é", "\x00", "(", "mail", "gmial", ".com", ".co.uk", "-x", "1"]
+)  # fmt: skip
+NEAR_INVALID = st.lists(_PIECES, max_size=9).map("".join)
 CELL = st.one_of(
+    NEAR_INVALID,
     st.tuples(LOCALS, DOMAINS, st.sampled_from(["", " ", "\t", "  "])).map(
         lambda t: f"{t[2]}{t[0]}@{t[1]}{t[2]}"
     ),
     st.text(max_size=20),
     st.sampled_from(
-        ["", "plain", "@x.com", "a@", "a@@b.com", " \n ann@example.com", "\u00a0ann@example.com"]
+        [
+            "",
+            "plain",
+            "@x.com",
+            "a@",
+            "a@@b.com",
+            " \n ann@example.com",
+            "\u00a0ann@example.com",
+            ".ann@gmail.com",
+            "ann.@gmail.com",
+            "a..b@x.io",
+            "a b@x.io",
+            "a@b@c.io",
+            "ann@gmial.c_m",
+            "a@" + "b" * 260,
+            "a.@" + "b" * 260,
+            "ann@[1.2.3.4]",
+            "ann@gmail.com.",
+        ]
     ),
 )
 
@@ -116,6 +144,40 @@ def test_vectorised_equals_per_cell(cells: list[str], allow_test: bool, first_ro
     assert got == expected
     assert len(fast_seen) == len(slow_seen)
     assert fast_tally.as_dict() == slow_tally.as_dict()
+
+
+_CHECKERS = {allow: OfflineChecker(DomainLists(), allow_test_domains=allow) for allow in (0, 1)}
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(NEAR_INVALID, min_size=1, max_size=40), st.booleans())
+def test_second_syntax_tier_gives_email_validators_message(cells: list[str], allow: bool) -> None:
+    """Whatever the tier decides is exactly the per-row verdict: invalid, that message, no
+    repair suggestion; what it cannot prove it leaves to the per-row path."""
+    from listclean.fastpath import _canonical_invalid, _parse
+
+    checker = _CHECKERS[allow]
+    frame = _parse(pl.Series(cells, dtype=pl.String), checker)
+    known = _canonical_invalid(frame.get_column("raw"), frame.get_column("fast"), checker.parse)
+    for cell, message in zip(cells, known.to_list(), strict=True):
+        if message is None:
+            continue
+        result = checker.check(cell)
+        assert result.reason is Reason.INVALID_SYNTAX, cell
+        assert (result.detail, result.suggestion) == (message, ""), cell
+
+
+def test_second_syntax_tier_takes_the_common_broken_shapes() -> None:
+    """The shapes real lists are full of do not go row by row (else the tier is dead code)."""
+    from listclean.fastpath import _canonical_invalid, _parse
+
+    cells = [".ann@gmail.com", "ann.@gmail.com", "a..b@x.io", "a b@x.io", "plain", "a@",
+             "a@@b.com", "@x.com", "a b@c@d.io"]  # fmt: skip
+    checker = OfflineChecker(DomainLists())
+    frame = _parse(pl.Series(cells, dtype=pl.String), checker)
+    known = _canonical_invalid(frame.get_column("raw"), frame.get_column("fast"), checker.parse)
+    assert known.null_count() == 0
+    assert known.to_list() == [checker.check(c).detail for c in cells]
 
 
 @settings(max_examples=200, deadline=None)

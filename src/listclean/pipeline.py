@@ -619,7 +619,7 @@ def _first_pass(
     tmp = tempfile.TemporaryDirectory(prefix=spool_name("pass1"), dir=spool)
     paths: list[Path] = []
     try:
-        collector = DuplicateCollector(Path(tmp.name))
+        collector = DuplicateCollector(Path(tmp.name), src.lines)
         row = 1
         for number, batch in enumerate(src.batches(batch_rows)):
             frame, messages = offline_frame(src.email_series(batch), checker, memo.get, _flags_text)

@@ -145,6 +145,7 @@ class Gate:
     slowed: int = 0  # rate-limit replies seen
     open_now: int = 0
     most_open: int = 0
+    waited: float = 0.0  # seconds sessions spent waiting for a slot or the pace, summed
 
     def __post_init__(self) -> None:
         self.slots = asyncio.Semaphore(self.budget.sessions)

@@ -28,8 +28,35 @@ class Tally:
     mx: Counter[str] = field(default_factory=Counter)
     providers: Counter[tuple[str, str]] = field(default_factory=Counter)  # (provider, status)
     checked: list[str] = field(default_factory=list)  # [oldest, newest] lc_checked_at
+    # (domain, rows) frames from the vectorised path, summed in Polars and folded into
+    # ``domains`` once: a Python += per distinct domain per batch cost 0.2 s on 400k rows
+    pending_domains: list[Any] = field(default_factory=list)
+
+    def count_domains(self, counts: Any) -> None:
+        """Add a Polars frame of (domain, count) rows to ``domains``."""
+        self.pending_domains.append(counts)
+        if len(self.pending_domains) >= 16:
+            self.pending_domains = [self._summed()]
+
+    def _summed(self) -> Any:
+        import polars as pl
+
+        frames = self.pending_domains
+        first = frames[0]
+        names = [pl.col(c).alias(n) for c, n in zip(first.columns, ("d", "n"), strict=True)]
+        return pl.concat([f.select(names) for f in frames]).group_by("d").agg(pl.col("n").sum())
+
+    def settle(self) -> None:
+        if self.pending_domains:
+            summed = self._summed()
+            self.pending_domains = []
+            if self.domains:
+                self.domains.update(dict(summed.iter_rows()))
+            else:
+                self.domains = Counter(dict(summed.iter_rows()))
 
     def as_dict(self) -> dict[str, Any]:
+        self.settle()
         return {
             "rows": self.rows,
             "status": {s.value: self.status.get(s.value, 0) for s in Status},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from listclean.checks import syntax
 from listclean.checks.lists import DomainLists, is_role
-from listclean.checks.typo import suggest_domain
+from listclean.checks.typo import suggest_domain, suggest_domains
 from listclean.model import Flag, Reason, Result
 
 
@@ -48,18 +48,27 @@ class OfflineChecker:
     def _domain_facts(self, domain: str) -> tuple[tuple[Flag, ...], tuple[Flag, ...], str]:
         """(free flag, disposable flag, suggested domain) for a domain, computed once."""
         facts = self._domains.get(domain)
-        if facts is None:
-            free = self.lists.is_free(domain)
-            disposable = self.lists.is_disposable(domain)
-            facts = (
-                (Flag.FREE,) if free else (),
-                (Flag.DISPOSABLE,) if disposable else (),
-                "" if free else suggest_domain(domain),
-            )
-            if len(self._domains) > 200_000:
+        return facts if facts is not None else self.domain_facts_many([domain])[0]
+
+    def domain_facts_many(
+        self, domains: list[str]
+    ) -> list[tuple[tuple[Flag, ...], tuple[Flag, ...], str]]:
+        """``_domain_facts`` for a batch's distinct domains; new ones computed together."""
+        new = [d for d in domains if d not in self._domains]
+        if new:
+            if len(self._domains) + len(new) > 200_000:
                 self._domains.clear()
-            self._domains[domain] = facts
-        return facts
+                new = domains
+            free = [self.lists.is_free(d) for d in new]
+            fixes = suggest_domains([d for d, f in zip(new, free, strict=True) if not f])
+            it = iter(fixes)
+            for domain, is_free in zip(new, free, strict=True):
+                self._domains[domain] = (
+                    (Flag.FREE,) if is_free else (),
+                    (Flag.DISPOSABLE,) if self.lists.is_disposable(domain) else (),
+                    "" if is_free else next(it),
+                )
+        return [self._domains[d] for d in domains]
 
     def _repair(self, raw: str) -> str:
         """For an invalid address with one '@', suggest a fixed domain if that makes it valid."""

@@ -461,6 +461,8 @@ class Prober:
                 "budget": gate.budget.text(),
                 "most_sessions_at_once": gate.most_open,
                 "rate_limit_replies": gate.slowed,
+                # time sessions spent waiting for this provider's slots and pace, summed
+                "waited_s": round(gate.waited, 1),
                 "paused": gate.paused or None,
             }
             for key, gate in sorted(self.gates.items())
@@ -664,8 +666,10 @@ class HostWorker:
                 if gate is not None:
                     # the provider's slots first, then the run's: a provider that is full
                     # never holds run-wide slots others could use
+                    asked = time.monotonic()
                     await stack.enter_async_context(gate.slots)
                     await gate.pace()
+                    gate.waited += time.monotonic() - asked
                 await stack.enter_async_context(self.prober._sem)
                 if not self.queue or self._gate_paused():
                     return
