@@ -329,3 +329,21 @@ def _check_two_pass(batches: list[list[str]], buffer: int, parts: int, tmp: Path
         assert planned.mark_series(series, row).to_list() == index.mark(batch, row)
         row += len(batch)
     assert len(planned) == len(index)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["a.io", "b.io", "c.de", "x.y.org"]), max_size=6), max_size=60
+    )
+)
+def test_domain_counts_summed_in_polars_match_a_counter(batches: list[list[str]]) -> None:
+    """Tally.count_domains (frames summed every 16 batches) counts what a Counter counts."""
+    from collections import Counter
+
+    tally = Tally()
+    for batch in batches:
+        tally.count_domains(pl.Series("lc_normalized", batch, dtype=pl.String).value_counts())
+    expected = Counter(d for batch in batches for d in batch)
+    tally.settle()
+    assert tally.domains == expected

@@ -41,10 +41,18 @@ class Tally:
     def _summed(self) -> Any:
         import polars as pl
 
-        frames = self.pending_domains
-        first = frames[0]
-        names = [pl.col(c).alias(n) for c, n in zip(first.columns, ("d", "n"), strict=True)]
-        return pl.concat([f.select(names) for f in frames]).group_by("d").agg(pl.col("n").sum())
+        return (
+            pl.concat(
+                [
+                    f.select(
+                        pl.col(f.columns[0]).alias("d"), pl.col(f.columns[1]).cast(pl.Int64)
+                    ).rename({f.columns[1]: "n"})
+                    for f in self.pending_domains
+                ]
+            )
+            .group_by("d")
+            .agg(pl.col("n").sum())
+        )
 
     def settle(self) -> None:
         if self.pending_domains:
