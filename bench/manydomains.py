@@ -11,9 +11,10 @@ which is on mx4 (a small host of its own). Local parts ending in 0 do not exist 
 
 Reported: wall time, domains/s and addresses/s, SMTP sessions per address (from the report's
 egress record), the time listclean waited on politeness limits, and listclean's own CPU time
-(user + system, from the child's rusage) as a share of the wall time: a run bound by the MX
-hosts' budgets shows a small share; a run bound by listclean's CPU shows one near 100 % (or
-more, with threads).
+(user + system, from the child's rusage) as a share of the wall time, and how busy the whole
+machine was (/proc/stat: Postfix and Unbound run here too): a run bound by the MX hosts'
+budgets shows a small share; a run bound by listclean's CPU shows one near 100 % (or more,
+with threads); a machine near 100 % busy means the loopback lab itself is the limit.
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ def generate(path: Path, rows: int, domains: int = DOMAINS) -> None:
             w.writerow([f"{i:07d}", f"u{i // domains}@s{i % domains:05d}.bench.test", "x"])
 
 
+def busy_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=200_000)
@@ -52,6 +60,7 @@ def main() -> None:
         src, out, rep = Path(tmp) / "in.csv", Path(tmp) / "out.csv", Path(tmp) / "r.json"
         generate(src, args.rows)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        busy0, total0 = busy_ticks()
         proc = watch(
             [
                 sys.executable,
@@ -79,6 +88,7 @@ def main() -> None:
             env={"LISTCLEAN_HOME": tmp, "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
         )
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        busy1, total1 = busy_ticks()
         if proc["rc"] != 0:
             raise SystemExit(proc["stderr"])
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -107,6 +117,9 @@ def main() -> None:
                     "politeness_wait_s": round(waited, 1),
                     "cpu_s": round(cpu, 1),
                     "cpu_share": round(cpu / wall, 2),
+                    # every process on the machine (Postfix, Unbound, listclean), all cores
+                    "machine_busy": round((busy1 - busy0) / (total1 - total0), 2),
+                    "cores": os.cpu_count(),
                     "peak_anon_mb": round(proc["peak_anon_kb"] / 1024),
                     "stages": stages,
                     "status": report["counts"]["status"],

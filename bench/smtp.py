@@ -6,13 +6,15 @@ Two figures from the same run:
 1. the raw RCPT rate of one reused session on mx1 (EHLO once, MAIL FROM once, then RCPT after
    RCPT, RSET every 50 like listclean does, no reconnects): the ceiling for one connection;
 2. `listclean verify` on N addresses of bulk.lab.test (one MX host; 90% existing mailboxes,
-   every 10th missing), end to end with DNS: addresses/s and SMTP sessions opened.
+   every 10th missing), end to end with DNS: addresses/s and SMTP sessions opened, and
+   listclean's own CPU time (user + system, the child's rusage) per probed address.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import socket
 import subprocess
 import sys
@@ -40,13 +42,13 @@ def raw_rate(count: int) -> float:
             return reply()
 
         reply()
-        cmd("EHLO bench.lab.test")
-        cmd("MAIL FROM:<verify@bench.lab.test>")
+        cmd("EHLO probe.lab.test")
+        cmd("MAIL FROM:<verify@probe.lab.test>")
         t0 = time.perf_counter()
         for i in range(count):
             if i and i % 50 == 0:
                 cmd("RSET")
-                cmd("MAIL FROM:<verify@bench.lab.test>")
+                cmd("MAIL FROM:<verify@probe.lab.test>")
             cmd(f"RCPT TO:<u{i * 10 % 20000:05d}@bulk.lab.test>")  # existing ones: no error limit
         elapsed = time.perf_counter() - t0
         cmd("QUIT")
@@ -67,6 +69,7 @@ def main() -> None:
         )
         out = Path(tmp) / "out.csv"
         t0 = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run(
             [
                 sys.executable,
@@ -82,7 +85,7 @@ def main() -> None:
                 "--nameserver",
                 "127.0.5.1:5300",
                 "--helo",
-                "bench.lab.test",
+                "probe.lab.test",
                 "--no-cache",
                 "--report",
                 str(Path(tmp) / "r.json"),
@@ -91,6 +94,8 @@ def main() -> None:
             env={"LISTCLEAN_HOME": tmp, "PATH": "/usr/bin:/bin"},
         )
         elapsed = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
         report = json.loads((Path(tmp) / "r.json").read_text())
     egress = report["egress"]
     rate = args.addresses / elapsed
@@ -105,6 +110,10 @@ def main() -> None:
     print(
         f"SMTP stage alone: {stages['smtp_s']:.1f} s = {smtp_rate:,.0f} addresses/s "
         f"({smtp_rate / raw:.0%} of the raw rate); stages {stages}"
+    )
+    print(
+        f"listclean's own CPU: {cpu:.1f} s for the whole run = {cpu / args.addresses * 1e6:,.0f} "
+        f"µs per probed address ({cpu / elapsed:.0%} of one core over the run)"
     )
     print("statuses:", report["counts"]["status"])
 

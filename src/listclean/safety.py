@@ -41,7 +41,15 @@ class UnsafeValue(ValueError):
     """A value that must not reach the wire, a file or a terminal as it is."""
 
 
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def has_control(text: str) -> bool:
+    """Any character of Unicode category C (control, format, surrogate, private, unassigned)
+    or a line/paragraph separator. ASCII text (every SMTP line but SMTPUTF8 ones) is checked
+    with one regex: its only category-C characters are C0 controls and DEL."""
+    if text.isascii():
+        return _ASCII_CONTROL.search(text) is not None
     return any(_is_control(ch) for ch in text)
 
 
