@@ -4,7 +4,9 @@ testbed_zones.py DIR             zone files (RFC 6761 .test names only) for Unbo
     lab.test   hand-written cases the integration tests assert on (tests/test_testbed_*.py)
     bench.test 50,000 generated domains d00000..d49999 over 50 MX hosts, for bench/, and
                20,000 domains s00000..s19999 on the lab's Postfix hosts mx1-mx4 (Postfix
-               accepts u<n>@ for n not ending in 0 there), for bench/manydomains.py
+               accepts u<n>@ for n not ending in 0 there), for bench/manydomains.py, and
+               2,000 domains f0000..f1999 on mxfar (bench/latency.py's delaying proxy;
+               u<n>@ exists unless n ends in 9, as on far.lab.test), for latency --domains
 testbed_zones.py --postfix DIR   Postfix lookup tables: recipients (relay_recipient_maps)
                                  and access (check_recipient_access)
 """
@@ -122,6 +124,8 @@ def main() -> None:
     for k in range(20_000):
         host = 4 if k % 100 == 99 else 1 + k % 3
         lines.append(f"s{k:05d} IN MX 10 mx{host}.lab.test.\n")
+    for k in range(2_000):
+        lines.append(f"f{k:04d} IN MX 10 mxfar.lab.test.\n")
     (out / "bench.test.zone").write_text("".join(lines))
 
 

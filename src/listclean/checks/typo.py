@@ -25,6 +25,7 @@ TLD_FIXES: dict[str, str] = {
 }  # fmt: skip
 
 MIN_LENGTH = 6  # shorter domains are too close to each other to guess
+SMALL_BATCH = 64  # up to this many domains, pair by pair; above, one distance matrix
 
 
 def suggest_domains(domains: Sequence[str]) -> list[str]:
@@ -52,7 +53,18 @@ def suggest_domains(domains: Sequence[str]) -> list[str]:
         todo.append(i)
         names.append(domain)
         limits.append(1 if len(domain) < 9 else 2)
-    if todo:
+    if todo and len(todo) <= SMALL_BATCH:  # a few domains: no NumPy (0.1 s to import)
+        from rapidfuzz.distance import OSA
+
+        for i, name, limit in zip(todo, names, limits, strict=True):
+            best, best_d = "", limit + 1
+            for candidate in popular:  # popularity order: the first of equals wins
+                d = OSA.distance(name, candidate, score_cutoff=limit)
+                if d < best_d:
+                    best, best_d = candidate, d
+            if best:
+                out[i] = best
+    elif todo:
         import numpy as np
         from rapidfuzz.distance import OSA
         from rapidfuzz.process import cdist
