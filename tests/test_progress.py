@@ -55,12 +55,12 @@ def test_progress_counts_rows(tmp_path_factory, seed: int, rows: int, batch: int
 def test_rows_estimate_is_byte_scaled(tmp_path: Path) -> None:
     """Before the end the total is the rows read so far scaled by the bytes left: for a file
     of identical records it is exact from the first batch on."""
-    from listclean import csvio
+    from listclean.io.source import open_source
 
     src_path = tmp_path / "even.csv"
     records = "".join(f'{i:04d},"x\ny",a{i:04d}@example.com\n' for i in range(2000))
     src_path.write_text("id,note,email\n" + records)
-    src = csvio.open_source(str(src_path))
+    src = open_source(str(src_path))
     assert src.lines == 4000  # two physical lines per record
     estimates = []
     for _ in src.batches(100):

@@ -8,8 +8,7 @@ vendor's file is read like any other local file.
 
 from __future__ import annotations
 
-import os
-import secrets
+import io
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from listclean.errors import InputError, OutputError
+from listclean.errors import InputError
 from listclean.rundiff import load_output
 from listclean.tables import EMAIL_HEADERS, find_column, read_table
 
@@ -350,7 +349,6 @@ def write_disagreements(
 ) -> None:
     """OURS' original columns (value for value, ready for `listclean verify`) of the rows in
     disagreement, with the vendor's word and detail after them; written whole or not at all."""
-    from listclean.files import new_file_mode
     from listclean.safety import neutralise_expr
 
     originals = [c for c in ours_full.columns if not c.startswith("lc_")]
@@ -367,17 +365,11 @@ def write_disagreements(
         )
         .select(*originals, neutralise_expr("their_word"), neutralise_expr("their_detail"))
     )
-    path = Path(target)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        rows.write_csv(tmp)
-        os.chmod(tmp, new_file_mode())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from listclean.io.atomic import write_bytes
+
+    buffer = io.BytesIO()
+    rows.write_csv(buffer)
+    write_bytes(target, buffer.getvalue())
 
 
 def render(result: dict[str, Any]) -> list[Any]:

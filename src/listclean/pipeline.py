@@ -31,7 +31,7 @@ from typing import Any
 
 import polars as pl
 
-from listclean import __version__, audit, csvio
+from listclean import __version__, audit
 from listclean.cache import Cache
 from listclean.checks.lists import DomainLists, disposable_version, read_domain_file
 from listclean.checks.replies import provider_unverifiable, sanitize_reply
@@ -53,6 +53,9 @@ from listclean.fastpath import (
     with_duplicates,
 )
 from listclean.files import is_special, spool_dir, spool_name
+from listclean.io.atomic import AtomicFile, display_name, prepared, write_error
+from listclean.io.source import Source, is_workbook, open_source
+from listclean.io.writers import SplitWriter, Writer
 from listclean.model import Flag, Reason, Result
 from listclean.politeness import Providers
 from listclean.probes.dns import (
@@ -65,7 +68,7 @@ from listclean.probes.dns import (
 )
 from listclean.probes.egress import Egress as Routes
 from listclean.probes.smtp import Probe, Prober, SmtpConfig, Target
-from listclean.report import Pending, Tally, json_text, render_html
+from listclean.report import Tally, json_text, render_html
 from listclean.sender import helo_name, mail_from
 from listclean.settings import Settings
 
@@ -124,14 +127,14 @@ def default_output(input_path: str, fmt: str = "csv") -> str:
     if input_path == "-":
         return "-"
     p = Path(input_path)
-    if fmt == "csv" and csvio.is_workbook(input_path):
+    if fmt == "csv" and is_workbook(input_path):
         fmt = "xlsx"  # a workbook in, a workbook out
     return str(p.with_name(f"{p.stem}.verified.{fmt}"))
 
 
 def output_format(output: str, settings: Settings) -> str:
     """--format, or xlsx when the output is named .xlsx."""
-    if settings.output_format == "csv" and output != "-" and csvio.is_workbook(output):
+    if settings.output_format == "csv" and output != "-" and is_workbook(output):
         return "xlsx"
     return settings.output_format
 
@@ -600,7 +603,7 @@ def _release_memory() -> None:
 
 
 def _first_pass(
-    src: csvio.Source,
+    src: Source,
     batch_rows: int,
     checker: OfflineChecker,
     memo: Memo,
@@ -734,9 +737,9 @@ def verify(
         "listclean_version": __version__,
         "lists": {"disposable_email_domains": disposable_version()},
         "settings": settings.public(),
-        "input": {"path": csvio.display_name(input_path)},
+        "input": {"path": display_name(input_path)},
         "output": {
-            "path": csvio.display_name(output or default_output(input_path, settings.output_format))
+            "path": display_name(output or default_output(input_path, settings.output_format))
         },
         "counts": {},
         "egress": {},
@@ -801,7 +804,7 @@ def _verify(
     output = output or default_output(input_path, settings.output_format)
     checker = build_checker(settings)
     spool = spool_dir(settings.home)
-    src = csvio.open_source(
+    src = open_source(
         input_path,
         encoding=settings.encoding,
         delimiter=settings.delimiter,
@@ -848,7 +851,7 @@ def _verify(
 
             engine = RayEngine(settings, notes)
             manifest["engine"] = {"name": "ray", "egress_nodes": len(engine.egress)}
-        writer = csvio.Writer(
+        writer = Writer(
             output,
             src.out_separator,
             output_format(output, settings),
@@ -859,7 +862,7 @@ def _verify(
         )
         split = None
         if settings.split_dir is not None:
-            split = csvio.SplitWriter(
+            split = SplitWriter(
                 settings.split_dir,
                 src.out_separator,
                 spool=spool,
@@ -967,7 +970,7 @@ def _verify(
     counts = tally.as_dict()
     manifest["input"]["rows"] = tally.rows
     manifest["output"] = {
-        "path": csvio.display_name(output),
+        "path": display_name(output),
         "sha256": output_sha,
         "rows": writer.rows,
     }
@@ -1013,7 +1016,7 @@ def _verify(
         html_path = report_path.with_suffix(".html")
     # All or nothing: the reports are written in full before any output becomes visible; if
     # one cannot be written, neither is the output (nor, with -o -, a byte of stdout).
-    pending: list[Pending] = []
+    pending: list[AtomicFile] = []
     try:
         try:
             manifest["state"] = "done"
@@ -1022,12 +1025,12 @@ def _verify(
             if html_path is not None:
                 report["html_path"] = str(html_path)
             if report_path is not None:
-                pending.append(Pending(report_path, json_text(report), spool))
+                pending.append(prepared(report_path, json_text(report).encode(), spool=spool))
             if html_path is not None:
-                pending.append(Pending(html_path, render_html(report), spool))
+                pending.append(prepared(html_path, render_html(report).encode(), spool=spool))
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
-                raise csvio._write_error("the report", exc) from None
+                raise write_error("the report", exc) from None
             raise OutputError(
                 f"cannot write the report: {exc.strerror or exc}; nothing was written"
             ) from None
@@ -1038,7 +1041,7 @@ def _verify(
                 item.publish()
             except OSError as exc:
                 if exc.errno == errno.ENOSPC:
-                    raise csvio._write_error("the report", exc) from None
+                    raise write_error("the report", exc) from None
                 raise OutputError(f"cannot write the report: {exc.strerror or exc}") from None
         writer.publish()  # last: stdout cannot be taken back
         if registered:

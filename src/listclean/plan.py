@@ -16,9 +16,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from listclean import csvio
 from listclean.checks.replies import provider_unverifiable
 from listclean.checks.verdict import apply_dns, needs_dns
+from listclean.io.source import open_source
 from listclean.model import Reason
 from listclean.pipeline import Memo, build_checker, resolve_domains
 from listclean.politeness import Budget, Providers
@@ -160,7 +160,7 @@ def estimate(
 
 
 def make_plan(input_path: str, settings: Settings) -> dict[str, Any]:
-    src = csvio.open_source(
+    src = open_source(
         input_path,
         encoding=settings.encoding,
         delimiter=settings.delimiter,

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from listclean.model import Status
@@ -97,68 +94,8 @@ def _ranked(counter: Counter[str], top: int | None = None) -> list[tuple[str, in
     return ranked if top is None else ranked[:top]
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    write_text(path, json_text(data))
-
-
 def json_text(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-class Pending:
-    """A text file written in full to a temp file, made visible only by publish().
-
-    A regular-file destination gets the temp file renamed over it (atomic); a device, FIFO
-    or /dev path is written to directly (see files.is_special), never replaced.
-    """
-
-    def __init__(self, path: Path, text: str, spool: Path | None = None) -> None:
-        from listclean.files import is_special, spool_dir, spool_name
-        from listclean.settings import default_home
-
-        self.path = path
-        self.direct = is_special(path)
-        if self.direct:
-            directory = spool if spool is not None else spool_dir(default_home())
-            prefix = spool_name("report")
-        else:
-            directory = path.parent if str(path.parent) else Path(".")
-            prefix = ".listclean-"
-        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
-        self.tmp = Path(tmp)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-        except BaseException:
-            self.abort()
-            raise
-
-    def publish(self) -> None:
-        from listclean.files import copy_into, new_file_mode
-
-        try:
-            if self.direct:
-                copy_into(self.tmp, str(self.path))
-                self.tmp.unlink()
-            else:
-                os.chmod(self.tmp, new_file_mode())  # the same mode as the output CSV
-                os.replace(self.tmp, self.path)
-        except BaseException:
-            self.abort()
-            raise
-
-    def abort(self) -> None:
-        try:
-            os.unlink(self.tmp)
-        except OSError:
-            pass
-
-
-def write_text(path: Path, text: str) -> None:
-    """Atomic write of a regular file; a device or FIFO is written in place."""
-    Pending(path, text).publish()
 
 
 STATUS_STYLE = {
