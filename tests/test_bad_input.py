@@ -27,6 +27,12 @@ CASES = {
         "line 3: byte 0xe9 is not valid utf-8",
     ),
     "binary": (b"\x00\x01\x02garbage\x00" * 50, "binary file"),
+    # a 300 KB cell before the error: the stdlib csv diagnosis must still find the line
+    # (its default field limit is 128 KiB)
+    "too_many_fields_after_a_huge_cell": (
+        b"name,email\n" + b"A" * 300_000 + b",ann@example.com\nBob,bob@example.com,extra\n",
+        "line 3: 3 fields but the header has 2",
+    ),
     "xlsx": (b"PK\x03\x04" + b"\x00" * 100, "save it as CSV"),
 }
 

@@ -1,4 +1,9 @@
-"""Trust: resume after SIGKILL, nothing in plain text at rest, permissions, TTL, purge, audit."""
+"""Trust: resume after SIGKILL, nothing in plain text at rest, permissions, TTL, purge, audit.
+
+On a loopback lab of the tests' own (aiosmtpd behind FakeDNS, both on 127.0.0.0/8), not the
+Debian testbed: these privacy guarantees are checked wherever the tests run (#16 item 6).
+The lab's one domain answers like the testbed's bulk.lab.test: u<n>@ exists unless n ends in 9,
+and a refused RCPT's reply echoes the address (as Postfix's does)."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +24,24 @@ import pytest
 from listclean.vault import Vault, redact
 
 from .conftest import lab_args, read_csv, run_cli, without_checked_at
+from .dnsserver import FakeDNS
+from .smtpserver import Lab, Users
 
 N = 4000
+MX_IP = "127.0.12.1"
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[tuple[str, int]]:
+    """(the DNS server's address, the SMTP port) of a loopback lab serving bulk.lab.test."""
+    dns = FakeDNS(
+        {"bulk.lab.test": {"MX": ["10 mx.bulk.lab.test."]}, "mx.bulk.lab.test": {"A": [MX_IP]}}
+    )
+    smtp = Lab([MX_IP])
+    smtp.aiosmtpd(MX_IP, Users({f"u{i:05d}" for i in range(N) if i % 10 != 9}))
+    yield dns.address, smtp.port
+    smtp.close()
+    dns.close()
 
 
 def bulk_list(path: Path, n: int = N) -> list[str]:
@@ -28,13 +50,16 @@ def bulk_list(path: Path, n: int = N) -> list[str]:
     return emails
 
 
-def args(src: Path, out: Path, dns: str, *extra: str) -> list[str]:
+def args(src: Path, out: Path, lab: tuple[str, int], *extra: str) -> list[str]:
+    dns, port = lab
     return [
         "verify",
         str(src),
         "-o",
         str(out),
         *lab_args(dns),
+        "--smtp-port",
+        str(port),
         "--smtp-per-host",
         "1",
         *extra,
@@ -52,19 +77,17 @@ def addresses_kept(home: Path) -> int:
         return 0
 
 
-def test_sigkill_then_resume_matches_uninterrupted(tmp_path: Path, testbed: str) -> None:
+def test_sigkill_then_resume_matches_uninterrupted(tmp_path: Path, lab: tuple[str, int]) -> None:
     src = tmp_path / "bulk.csv"
     bulk_list(src)
     clean_home, killed_home = tmp_path / "clean", tmp_path / "killed"
-    proc = run_cli(
-        *args(src, tmp_path / "clean.csv", testbed), env={"LISTCLEAN_HOME": str(clean_home)}
-    )
+    proc = run_cli(*args(src, tmp_path / "clean.csv", lab), env={"LISTCLEAN_HOME": str(clean_home)})
     assert proc.returncode == 0, proc.stderr
 
     out = tmp_path / "resumed.csv"
     env = {**os.environ, "LISTCLEAN_HOME": str(killed_home)}
     child = subprocess.Popen(
-        [sys.executable, "-m", "listclean", *args(src, out, testbed)],
+        [sys.executable, "-m", "listclean", *args(src, out, lab)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -80,7 +103,7 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path: Path, testbed: str)
     assert N // 4 <= kept < N
     assert not out.exists()  # no half-written output in place
 
-    proc = run_cli(*args(src, out, testbed, "--resume"), env={"LISTCLEAN_HOME": str(killed_home)})
+    proc = run_cli(*args(src, out, lab, "--resume"), env={"LISTCLEAN_HOME": str(killed_home)})
     assert proc.returncode == 0, proc.stderr
     # the same output, cell for cell, but for lc_checked_at: a resumed verdict keeps the time
     # of the probe that decided it, before the kill
@@ -92,13 +115,13 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path: Path, testbed: str)
     assert report["manifest"]["resumed_from"]
 
 
-def test_sigint_prints_resume_command(tmp_path: Path, testbed: str) -> None:
+def test_sigint_prints_resume_command(tmp_path: Path, lab: tuple[str, int]) -> None:
     src = tmp_path / "bulk.csv"
     bulk_list(src)
     home = tmp_path / "home"
     env = {**os.environ, "LISTCLEAN_HOME": str(home)}
     child = subprocess.Popen(
-        [sys.executable, "-m", "listclean", *args(src, tmp_path / "o.csv", testbed)],
+        [sys.executable, "-m", "listclean", *args(src, tmp_path / "o.csv", lab)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -117,21 +140,21 @@ def test_sigint_prints_resume_command(tmp_path: Path, testbed: str) -> None:
     assert lines[-1]["state"] == "interrupted"
 
 
-def test_resume_without_interrupted_run(tmp_path: Path, testbed: str) -> None:
+def test_resume_without_interrupted_run(tmp_path: Path, lab: tuple[str, int]) -> None:
     src = tmp_path / "l.csv"
     bulk_list(src, 5)
-    proc = run_cli(*args(src, tmp_path / "o.csv", testbed, "--resume"))
+    proc = run_cli(*args(src, tmp_path / "o.csv", lab, "--resume"))
     assert proc.returncode == 2
     assert "nothing to resume" in proc.stderr.decode()
-    proc = run_cli(*args(src, tmp_path / "o.csv", testbed, "--resume", "--no-cache"))
+    proc = run_cli(*args(src, tmp_path / "o.csv", lab, "--resume", "--no-cache"))
     assert proc.returncode == 2
 
 
-def test_no_plaintext_at_rest_and_permissions(tmp_path: Path, testbed: str) -> None:
+def test_no_plaintext_at_rest_and_permissions(tmp_path: Path, lab: tuple[str, int]) -> None:
     src = tmp_path / "l.csv"
     emails = bulk_list(src, 60)  # u00009, u00019, ... are rejected with a reply that echoes them
     home = tmp_path / "home"
-    proc = run_cli(*args(src, tmp_path / "o.csv", testbed, "-v"), env={"LISTCLEAN_HOME": str(home)})
+    proc = run_cli(*args(src, tmp_path / "o.csv", lab, "-v"), env={"LISTCLEAN_HOME": str(home)})
     assert proc.returncode == 0, proc.stderr
     rows = read_csv(tmp_path / "o.csv")
     assert any("u00009@bulk.lab.test" in r[9] for r in rows[1:])  # the reply did echo it
@@ -146,11 +169,11 @@ def test_no_plaintext_at_rest_and_permissions(tmp_path: Path, testbed: str) -> N
     # verbose output shows addresses redacted, unless asked
     err = proc.stderr.decode()
     assert "u***@bulk.lab.test" in err and "u00001@" not in err
-    proc = run_cli(*args(src, tmp_path / "o.csv", testbed, "-v", "--show-addresses", "--no-cache"))
+    proc = run_cli(*args(src, tmp_path / "o.csv", lab, "-v", "--show-addresses", "--no-cache"))
     assert "u00001@bulk.lab.test" in proc.stderr.decode()
 
 
-def test_ttl_expiry_key_and_purge(tmp_path: Path, testbed: str) -> None:
+def test_ttl_expiry_key_and_purge(tmp_path: Path, lab: tuple[str, int]) -> None:
     src = tmp_path / "l.csv"
     bulk_list(src, 30)
     home = tmp_path / "home"
@@ -160,7 +183,7 @@ def test_ttl_expiry_key_and_purge(tmp_path: Path, testbed: str) -> None:
         e = dict(env)
         if key:
             e["LISTCLEAN_KEY"] = key
-        proc = run_cli(*args(src, tmp_path / "o.csv", testbed, *extra), env=e)
+        proc = run_cli(*args(src, tmp_path / "o.csv", lab, *extra), env=e)
         assert proc.returncode == 0, proc.stderr
         return json.loads((tmp_path / "o.report.json").read_text())["egress"]
 
@@ -182,12 +205,12 @@ def test_ttl_expiry_key_and_purge(tmp_path: Path, testbed: str) -> None:
     assert stats["addresses"] == 0 and stats["domains"] == 0
 
 
-def test_audit_line(tmp_path: Path, testbed: str) -> None:
+def test_audit_line(tmp_path: Path, lab: tuple[str, int]) -> None:
     src = tmp_path / "l.csv"
     emails = bulk_list(src, 12)
     home = tmp_path / "home"
     env = {"LISTCLEAN_HOME": str(home)}
-    assert run_cli(*args(src, tmp_path / "o.csv", testbed), env=env).returncode == 0
+    assert run_cli(*args(src, tmp_path / "o.csv", lab), env=env).returncode == 0
     assert (
         run_cli("verify", str(src), "-o", str(tmp_path / "p.csv"), "--offline", env=env).returncode
         == 0

@@ -41,14 +41,31 @@ class Cache:
         self._pending: list[tuple[bytes, str, str, bytes, str, float]] = []
         self._observed: list[tuple[bytes, str, str, bytes, str, int, float]] = []
         self._last_flush = time.monotonic()
-        self.reused = 0
-        self.saved = 0
 
     def close(self) -> None:
         self.flush()
         self.store.close()
 
     # domains
+    # --- what --from-cache and --resume read (through the store, never around it) ---
+
+    def all_domains(self, names: list[str]) -> dict[str, DomainInfo]:
+        """MX answers kept by earlier runs for these domains, whatever their age."""
+        return {d: DomainInfo.from_json(v) for d, v in self.store.all_domains(names).items()}
+
+    def all_catchall(self, names: list[str]) -> dict[str, bool]:
+        """Catch-all facts kept by earlier runs, whatever their age."""
+        return self.store.all_catchall(names)
+
+    def resumable_run(self, fingerprint: str) -> str | None:
+        return self.store.resumable_run(fingerprint)
+
+    def start_run(self, run_id: str, fingerprint: str) -> None:
+        self.store.start_run(run_id, fingerprint)
+
+    def end_run(self, run_id: str, state: str) -> None:
+        self.store.end_run(run_id, state)
+
     def domains(self, names: list[str]) -> dict[str, DomainInfo]:
         return {d: DomainInfo.from_json(v) for d, v in self.store.get_domains(names).items()}
 
@@ -77,7 +94,6 @@ class Cache:
             out[ids[key_id]] = Probe(
                 Reason(stored.reason), stored.code, reply, stored.host, at=stored.decided
             )
-        self.reused += len(out)
         return out
 
     def kept(self, targets: list[Target]) -> dict[str, Probe]:
@@ -96,7 +112,6 @@ class Cache:
                 if reason in TEMPORARY and stored.code.startswith("4"):
                     reason = after_retries(reason, reply)  # it outlived the retries then
             out[target.key] = Probe(reason, stored.code, reply, stored.host, at=stored.decided)
-        self.reused += len(out)
         return out
 
     def checkpoint(self, key: str, probe: Probe) -> None:
@@ -137,6 +152,5 @@ class Cache:
             self._observed = []
         if self._pending:
             self.store.put_addresses(self._pending)
-            self.saved += len(self._pending)
             self._pending = []
         self._last_flush = time.monotonic()

@@ -1376,7 +1376,7 @@ def _resume_command() -> str:
     return shlex.join(["listclean", *args])
 
 
-def _sigterm(signum: int, frame: object) -> None:
+def _sigterm(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops as cleanly as Ctrl-C
 
 

@@ -321,7 +321,6 @@ class PlannedDuplicates:
         return out
 
 
-DEDUPE_MODES = ("exact", "casefold", "provider")
 # Providers that document sub-addressing ("local+tag@domain" reaches "local@domain"):
 # Gmail (support.google.com/mail/answer/7436150: dots are ignored too, and googlemail.com is
 # gmail.com), Outlook.com (learn.microsoft.com, "Plus addressing in Exchange Online" and

@@ -462,7 +462,6 @@ BREVO_WORDS = {
     "unsubscribed": Kind.UNSUBSCRIBED,
     "delivered": Kind.DELIVERED,
 }
-HUBSPOT_WORDS = {"bounce", "spamreport", "delivered", "dropped", "statuschange", "deferred"}
 SENDGRID_WORDS = {"processed", "groupunsubscribe", "spamreport", "dropped", "bounce"}
 
 

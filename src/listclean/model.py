@@ -121,8 +121,3 @@ class Result:
 
     def evolve(self, **changes: object) -> Result:
         return replace(self, **changes)  # type: ignore[arg-type]
-
-    def with_flag(self, flag: Flag) -> Result:
-        if flag in self.flags:
-            return self
-        return replace(self, flags=(*self.flags, flag))

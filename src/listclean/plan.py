@@ -20,7 +20,8 @@ from listclean.checks.replies import provider_unverifiable
 from listclean.checks.verdict import apply_dns, needs_dns
 from listclean.io.source import open_source
 from listclean.model import Reason
-from listclean.pipeline import Memo, build_checker, resolve_domains
+from listclean.network import resolve_domains
+from listclean.pipeline import Memo, build_checker
 from listclean.politeness import Budget, Providers
 from listclean.probes.dns import MxHost
 from listclean.probes.egress import Egress as Routes

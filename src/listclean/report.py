@@ -25,43 +25,15 @@ class Tally:
     mx: Counter[str] = field(default_factory=Counter)
     providers: Counter[tuple[str, str]] = field(default_factory=Counter)  # (provider, status)
     checked: list[str] = field(default_factory=list)  # [oldest, newest] lc_checked_at
-    # (domain, rows) frames from the vectorised path, summed in Polars and folded into
-    # ``domains`` once: a Python += per distinct domain per batch cost 0.2 s on 400k rows
-    pending_domains: list[Any] = field(default_factory=list)
 
     def count_domains(self, counts: Any) -> None:
-        """Add a Polars frame of (domain, count) rows to ``domains``."""
-        self.pending_domains.append(counts)
-        if len(self.pending_domains) >= 16:
-            self.pending_domains = [self._summed()]
-
-    def _summed(self) -> Any:
-        import polars as pl
-
-        return (
-            pl.concat(
-                [
-                    f.select(
-                        pl.col(f.columns[0]).alias("d"), pl.col(f.columns[1]).cast(pl.Int64)
-                    ).rename({f.columns[1]: "n"})
-                    for f in self.pending_domains
-                ]
-            )
-            .group_by("d")
-            .agg(pl.col("n").sum())
-        )
-
-    def settle(self) -> None:
-        if self.pending_domains:
-            summed = self._summed()
-            self.pending_domains = []
-            if self.domains:
-                self.domains.update(dict(summed.iter_rows()))
-            else:
-                self.domains = Counter(dict(summed.iter_rows()))
+        """Add a Polars frame of (domain, count) rows to ``domains``. (One dict update per
+        batch: 0.08 s instead of 0.14 s of += per row on 400k rows; summing the frames in
+        Polars instead was faster still but held ~50 MB more at 2M rows, #19.)"""
+        names, rows = (counts.get_column(c).to_list() for c in counts.columns[:2])
+        self.domains.update(dict(zip(names, rows, strict=True)))
 
     def as_dict(self) -> dict[str, Any]:
-        self.settle()
         return {
             "rows": self.rows,
             "status": {s.value: self.status.get(s.value, 0) for s in Status},
@@ -92,6 +64,59 @@ def _ranked(counter: Counter[str], top: int | None = None) -> list[tuple[str, in
     """Most common first; ties in name order, so a report does not depend on row order."""
     ranked = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
     return ranked if top is None else ranked[:top]
+
+
+def build_report(
+    *,
+    manifest: dict[str, Any],
+    finished: str,
+    duration: float,
+    timings: dict[str, float],
+    tally_counts: dict[str, Any],
+    rows: int,
+    source: dict[str, Any],
+    split: dict[str, Any] | None,
+    unique: int,
+    learned: dict[str, int] | None,
+    egress: dict[str, Any],
+    notes: list[str],
+) -> dict[str, Any]:
+    """The JSON report of a run, from its values (the shape is docs/design.md's and the
+    README's; tests/test_report_files.py reads it back)."""
+    from listclean import __version__
+
+    return {
+        "listclean_version": __version__,
+        "run": {
+            "run_id": manifest["run_id"],
+            "started": manifest["started"],
+            "finished": finished,
+            "duration_s": round(duration, 3),
+            "rows_per_s": round(rows / duration, 1) if duration > 0 else 0.0,
+            "stages": timings,
+            "user": manifest["user"],
+            "host": manifest["host"],
+        },
+        "input": {
+            "path": source["path"],
+            "sha256": source["sha256"],
+            "bytes": source["bytes"],
+            "rows": rows,
+            "email_column": source["email_column"],
+            "has_header": source["has_header"],
+            "delimiter": source["delimiter"],
+        },
+        "output": manifest["output"],
+        "split": split,
+        "counts": tally_counts,
+        "unique_addresses": unique,
+        "learned": learned,
+        "egress": egress,
+        "lists": manifest["lists"],
+        "settings": manifest["settings"],
+        "notices": notes,
+        "manifest": manifest,
+    }
 
 
 def json_text(data: dict[str, Any]) -> str:

@@ -142,10 +142,10 @@ def probe_partition(config: SmtpConfig, todo: Todo, known: dict[str, bool | None
     """Run the same async prober as a local run on one partition (inside an actor)."""
     notes: list[str] = []
     prober = Prober(config, warn=notes.append)
-    prober.catchall.update({d: v for d, v in known.items() if v is not None})
-    asyncio.run(prober.run(todo))
+    prober.know_catchall({d: v for d, v in known.items() if v is not None})
+    results = asyncio.run(prober.run(todo))
     return Outcome(
-        results=dict(prober.results),
+        results=results,
         catchall=dict(prober.catchall),
         catchall_last=dict(prober.catchall_last),
         sessions=prober.egress.sessions,
@@ -325,7 +325,7 @@ class RayEngine:
         return actor
 
     def _config(self, source: str | None) -> SmtpConfig:
-        from listclean.pipeline import smtp_config
+        from listclean.network import smtp_config
 
         s = self.settings
         return smtp_config(s, Providers.from_options(s.provider_mx, s.provider_budgets), source)

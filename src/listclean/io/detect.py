@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from listclean.errors import InputError
 from listclean.model import LC_COLUMNS, LC_COLUMNS_V01
 
+# The stdlib csv module reads heads here and re-diagnoses Polars' errors in io.source: cells
+# may be as large as the file (Polars reads them anyway), far above csv's 128 KiB default.
+csv.field_size_limit(2**31 - 1)
+
 _SEP_LINE = re.compile(r"sep=(.)[ \t]*\r?\n")  # Excel's delimiter directive, first line
 
 

@@ -126,12 +126,6 @@ class Writer:
         """Rename into place (or copy to stdout / the device)."""
         self.file.publish()
 
-    def commit(self) -> str:
-        """prepare() and publish() at once. Returns the output's SHA-256."""
-        digest = self.prepare()
-        self.publish()
-        return digest
-
     def abort(self) -> None:
         self.file.abort()
 
@@ -176,11 +170,6 @@ class SplitWriter:
     def publish(self) -> None:
         for writer in self.writers.values():
             writer.publish()
-
-    def commit(self) -> dict[str, int]:
-        rows = self.prepare()
-        self.publish()
-        return rows
 
     def abort(self) -> None:
         for writer in self.writers.values():

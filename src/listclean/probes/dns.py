@@ -187,7 +187,6 @@ class Resolver:
     concurrency: int = 200
     allow_private: bool = False
     queries: int = 0
-    tcp_fallbacks: int = 0
     _sem: asyncio.Semaphore | None = None
     _hosts: dict[str, asyncio.Future[tuple[tuple[str, ...], int] | _Failure]] = field(
         default_factory=dict
@@ -227,7 +226,6 @@ class Resolver:
             mux = self._muxes[(host, port)] = _UdpMux(host, port)
         reply = await mux.ask(name, rtype, self.timeout)
         if reply.truncated:  # RFC 7766: the full answer over TCP
-            self.tcp_fallbacks += 1
             reply = await asyncio.wait_for(_tcp_query(host, port, name, rtype), self.timeout)
         return reply
 

@@ -32,7 +32,6 @@ class EgressError(ValueError):
 
 @dataclass(frozen=True)
 class Proxy:
-    url: str  # as given (may hold credentials: never shown)
     host: str
     port: int
     username: str | None = None
@@ -70,7 +69,6 @@ def parse_proxy(text: str) -> Proxy | None:
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise EgressError(f"{_safe(text)}: a proxy URL has no path or query")
     return Proxy(
-        url=text,
         host=parts.hostname,
         port=port,
         username=unquote(parts.username) if parts.username is not None else None,

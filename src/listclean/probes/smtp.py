@@ -36,6 +36,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from listclean.checks.replies import (
     HOST_LEVEL,
@@ -540,9 +541,76 @@ class Prober:
             "marked unknown/smtp_unreachable"
         )
 
-    async def run(self, groups: Iterable[tuple[tuple[MxHost, ...], list[Target]]]) -> None:
+    async def run(
+        self,
+        groups: Iterable[tuple[tuple[MxHost, ...], list[Target]]],
+        *,
+        results: dict[str, Probe] | None = None,
+        on_result: Callable[[str, Probe], None] | None = None,
+        on_catchall: Callable[[str, bool], None] | None = None,
+    ) -> dict[str, Probe]:
+        """Probe every group; returns ``results`` (a new dict when none is given) with each
+        target's deciding probe added. ``on_result`` is called for every probe as it is
+        decided (the cache's checkpoint, the progress bar), ``on_catchall`` for every domain
+        whose catch-all test is decided. The prober keeps its per-domain facts and counters
+        across calls (one prober per run, one call per chunk)."""
+        self.results = results if results is not None else {}
+        self.on_result, self.on_catchall = on_result, on_catchall
         self._sem = asyncio.Semaphore(self.config.concurrency)
-        await asyncio.gather(*(HostWorker(self, hosts, targets).run() for hosts, targets in groups))
+        try:
+            await asyncio.gather(
+                *(HostWorker(self, hosts, targets).run() for hosts, targets in groups)
+            )
+        finally:
+            self.on_result = self.on_catchall = None
+        done, self.results = self.results, {}
+        return done
+
+    def know_catchall(self, facts: dict[str, bool]) -> None:
+        """Catch-all facts learned elsewhere (the cache, an earlier chunk): not asked again."""
+        self.catchall.update(facts)
+
+    def undecided_catchall(self) -> dict[str, Probe | None]:
+        """Domains whose catch-all test got no final answer, with its last answer; they are
+        forgotten, so a later chunk asks again."""
+        names = [d for d, v in self.catchall.items() if v is None]
+        for name in names:
+            del self.catchall[name]
+        return {name: self.catchall_last.get(name) for name in names}
+
+    def absorb(
+        self,
+        outcome: Any,
+        known: dict[str, bool | None],
+        results: dict[str, Probe],
+        on_result: Callable[[str, Probe], None],
+        on_catchall: Callable[[str, bool], None],
+    ) -> None:
+        """Merge a partition probed elsewhere (engines.rayengine.Outcome) as if this prober
+        had run it: results, catch-all facts, counters, greetings and cut-offs."""
+        for key, probe in outcome.results.items():
+            results[key] = probe
+            on_result(key, probe)
+        for domain, fact in outcome.catchall.items():
+            if fact is None:
+                if self.catchall.get(domain) is None:
+                    self.catchall[domain] = None
+                    if domain in outcome.catchall_last:
+                        self.catchall_last[domain] = outcome.catchall_last[domain]
+            elif domain not in known or known[domain] is None:
+                self.catchall[domain] = fact
+                on_catchall(domain, fact)
+        egress = self.egress
+        egress.sessions += outcome.sessions
+        egress.rcpt += outcome.rcpt
+        egress.tls += outcome.tls
+        egress.hosts |= outcome.hosts
+        for route, n in outcome.routes.items():
+            egress.routes[route] = egress.routes.get(route, 0) + n
+        egress.mx_routes.update(outcome.mx_routes)
+        self.banner_provider.update(outcome.banner_provider)
+        for host, why in outcome.cut_off.items():
+            self.cut_off.setdefault(host, why)
 
 
 class HostWorker:
