@@ -16,12 +16,15 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
+
 from listclean.checks.replies import provider_unverifiable
-from listclean.checks.verdict import apply_dns, needs_dns
+from listclean.checks.verdict import apply_dns
+from listclean.fastpath import offline_frame
 from listclean.io.source import open_source
 from listclean.model import Reason
 from listclean.network import resolve_domains
-from listclean.pipeline import Memo, build_checker
+from listclean.pipeline import Memo, _flags_text, build_checker
 from listclean.politeness import Budget, Providers
 from listclean.probes.dns import MxHost
 from listclean.probes.egress import Egress as Routes
@@ -168,22 +171,28 @@ def make_plan(input_path: str, settings: Settings) -> dict[str, Any]:
         column=settings.column,
         sheet=settings.sheet,
     )
-    memo = Memo(build_checker(settings))
+    checker = build_checker(settings)
+    memo = Memo(checker)
     rows = 0
     unique: set[str] = set()
     reasons: Counter[str] = Counter()
     per_domain: Counter[str] = Counter()
     try:
         for batch in src.batches(settings.batch_rows):
-            for raw in src.emails(batch):
-                rows += 1
-                result = memo.get(raw or "")
-                if not result.normalized or result.normalized in unique:
+            # the run's own vectorised offline pass (fastpath), not a per-row loop
+            frame, _ = offline_frame(src.email_series(batch), checker, memo.get, _flags_text)
+            memo.clear()
+            rows += frame.height
+            firsts = frame.filter(pl.col("lc_normalized") != "").select(
+                "lc_normalized", "lc_reason", "_domain"
+            )
+            for normalized, reason, domain in firsts.iter_rows():
+                if normalized in unique:
                     continue
-                unique.add(result.normalized)
-                reasons[result.reason.value] += 1
-                if needs_dns(result) and result.reason is Reason.NOT_PROBED:
-                    per_domain[result.domain] += 1
+                unique.add(normalized)
+                reasons[reason] += 1
+                if domain and reason == Reason.NOT_PROBED.value:
+                    per_domain[domain] += 1
     finally:
         src.close()
     plan: dict[str, Any] = {
