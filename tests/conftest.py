@@ -93,3 +93,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "testbed" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.testbed)
+
+
+def invoke(
+    *args: str,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the console entry point in this process (Typer's CliRunner isolation): for CLI tests
+    where a separate process is not the point. Same result shape as ``run_cli``."""
+    from typer.testing import CliRunner
+
+    from listclean.cli import main
+
+    old_argv = sys.argv
+    code: int = 0
+    with CliRunner().isolation(input=stdin, env=env) as (out, err, *_):
+        sys.argv = ["listclean", *args]
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            sys.argv = old_argv
+        stdout, stderr = out.getvalue(), err.getvalue()
+    return subprocess.CompletedProcess(list(args), code, stdout, stderr)

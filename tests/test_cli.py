@@ -1,4 +1,6 @@
-"""The CLI end to end, through a real subprocess."""
+"""The CLI end to end: through a real subprocess where the process is the point (exit status
+and silence in a pipe or cron job, standard input and output), in-process (``invoke``, Typer's
+CliRunner isolation) where it is not."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pathlib import Path
 
 from listclean.model import LC_COLUMNS
 
-from .conftest import EXAMPLES, read_csv, run_cli
+from .conftest import EXAMPLES, invoke, read_csv, run_cli
 
 
 def test_example_default_paths(tmp_path: Path) -> None:
@@ -77,14 +79,14 @@ def test_duplicates_by_normalized_address(tmp_path: Path) -> None:
         "name,email\na,ann@Example.com\nb, ann@example.COM \nc,Ann@example.com\n"
         "d,bob@example.com\ne,ann@example.com\n"
     )
-    proc = run_cli("verify", str(src), "-o", "-", "--offline", "--dedupe", "exact")
+    proc = invoke("verify", str(src), "-o", "-", "--offline", "--dedupe", "exact")
     rows = read_csv(proc.stdout)
     at = rows[0].index("lc_duplicate_of")
     dup = [r[at] for r in rows[1:]]
     # --dedupe exact: ann@example.com normalized (domain lower-cased, local part as typed)
     assert dup == ["", "1", "", "", "1"]
     # the default, casefold: the local part's case does not make another mailbox (#20)
-    rows = read_csv(run_cli("verify", str(src), "-o", "-", "--offline").stdout)
+    rows = read_csv(invoke("verify", str(src), "-o", "-", "--offline").stdout)
     assert [r[at] for r in rows[1:]] == ["", "1", "1", "", "1"]
     assert [r[4] for r in rows[1:]] == ["ann@example.com"] * 2 + [
         "Ann@example.com",
@@ -97,7 +99,7 @@ def test_semicolon_tab_pipe_detected(tmp_path: Path) -> None:
     for sep in (";", "\t", "|"):
         src = tmp_path / "s.csv"
         src.write_text(f"name{sep}phone{sep}mail\nAnn{sep}007{sep}ann@example.com\n")
-        proc = run_cli("verify", str(src), "-o", "-", "--offline")
+        proc = invoke("verify", str(src), "-o", "-", "--offline")
         assert proc.returncode == 0, proc.stderr
         rows = read_csv(proc.stdout, sep)
         assert rows[1][:3] == ["Ann", "007", "ann@example.com"]
@@ -107,10 +109,10 @@ def test_semicolon_tab_pipe_detected(tmp_path: Path) -> None:
 def test_column_by_content_and_by_flag(tmp_path: Path) -> None:
     src = tmp_path / "c.csv"
     src.write_text("name,contact,other\nAnn,ann@example.com,not-an-address\nBob,bob@example.org,\n")
-    proc = run_cli("verify", str(src), "-o", "-", "--offline")
+    proc = invoke("verify", str(src), "-o", "-", "--offline")
     rows = read_csv(proc.stdout)
     assert rows[1][5] == "ann@example.com"  # lc_normalized
-    proc = run_cli("verify", str(src), "-o", "-", "--offline", "--column", "OTHER")
+    proc = invoke("verify", str(src), "-o", "-", "--offline", "--column", "OTHER")
     rows = read_csv(proc.stdout)
     assert rows[1][4] == "invalid_syntax"
 
@@ -118,18 +120,18 @@ def test_column_by_content_and_by_flag(tmp_path: Path) -> None:
 def test_latin1_with_encoding_and_bom(tmp_path: Path) -> None:
     src = tmp_path / "l.csv"
     src.write_bytes("name,email\nJosé,jose@example.com\n".encode("latin-1"))
-    proc = run_cli("verify", str(src), "-o", "-", "--offline", "--encoding", "latin-1")
+    proc = invoke("verify", str(src), "-o", "-", "--offline", "--encoding", "latin-1")
     assert proc.returncode == 0, proc.stderr
     assert read_csv(proc.stdout)[1][0] == "José"
     bom = tmp_path / "bom.csv"
     bom.write_bytes(b"\xef\xbb\xbfname,email\r\nAnn,ann@example.com\r\n")
-    out = run_cli("verify", str(bom), "-o", "-", "--offline").stdout
+    out = invoke("verify", str(bom), "-o", "-", "--offline").stdout
     assert out.startswith(b"\xef\xbb\xbf")  # kept for Excel (#20)
     rows = read_csv(out[3:])
     assert rows[0][0] == "name" and rows[1][:2] == ["Ann", "ann@example.com"]
     bomlist = tmp_path / "bomlist.txt"
     bomlist.write_bytes(b"\xef\xbb\xbfann@example.com\r\nbob@example.com\r\n")
-    rows = read_csv(run_cli("verify", str(bomlist), "-o", "-", "--offline").stdout[3:])
+    rows = read_csv(invoke("verify", str(bomlist), "-o", "-", "--offline").stdout[3:])
     assert [r[0] for r in rows] == ["email", "ann@example.com", "bob@example.com"]
     assert rows[1][1] == "unknown"
 
@@ -138,14 +140,14 @@ def test_reverify_replaces_lc_columns(tmp_path: Path) -> None:
     src = tmp_path / "a.csv"
     shutil.copy(EXAMPLES / "contacts.csv", src)
     first = tmp_path / "a.verified.csv"
-    assert run_cli("verify", str(src), "--offline").returncode == 0
+    assert invoke("verify", str(src), "--offline").returncode == 0
     second = tmp_path / "again.csv"
-    assert run_cli("verify", str(first), "-o", str(second), "--offline").returncode == 0
+    assert invoke("verify", str(first), "-o", str(second), "--offline").returncode == 0
     assert read_csv(second) == read_csv(first)
 
 
 def test_help_for_every_option() -> None:
-    proc = run_cli("verify", "--help")
+    proc = invoke("verify", "--help")
     assert proc.returncode == 0
     text = proc.stdout.decode()
     for option in (
@@ -169,11 +171,11 @@ def test_help_for_every_option() -> None:
         "--allow-list",
     ):
         assert option in text
-    assert run_cli("--version").stdout.decode().startswith("listclean ")
+    assert invoke("--version").stdout.decode().startswith("listclean ")
 
 
 def test_usage_error_exit_2() -> None:
-    proc = run_cli("verify", "x.csv", "--no-such-flag")
+    proc = invoke("verify", "x.csv", "--no-such-flag")
     assert proc.returncode == 2
 
 
