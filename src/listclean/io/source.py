@@ -29,14 +29,11 @@ import polars as pl
 from listclean.errors import InputError
 from listclean.files import spool_dir, spool_name
 from listclean.io import detect
+from listclean.io.atomic import display_name
 from listclean.io.ranges import CHUNK, MAX_RANGE, drop_blank_lines, record_ranges
 from listclean.io.scan import scan
 from listclean.model import LC_COLUMNS
 from listclean.settings import default_home
-
-
-def display_name(path: str) -> str:
-    return "standard input" if path == "-" else path
 
 
 @dataclass
