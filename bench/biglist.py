@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from lab import LAB_ARGS  # noqa: E402
 from memwatch import watch  # noqa: E402
 
 NO_INDEX = (
@@ -74,12 +75,7 @@ def main() -> None:
                     str(out),
                     "--report",
                     str(rep),
-                    "--allow-test-domains",
-                    "--allow-private-mx",
-                    "--nameserver",
-                    "127.0.5.1:5300",
-                    "--helo",
-                    "probe.lab.test",
+                    *LAB_ARGS,
                     "--no-cache",
                     "--smtp-timeout",
                     "5",

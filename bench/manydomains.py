@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from lab import LAB_ARGS  # noqa: E402
 from memwatch import watch  # noqa: E402
 
 DOMAINS = 20_000
@@ -72,12 +73,7 @@ def main() -> None:
                 str(out),
                 "--report",
                 str(rep),
-                "--allow-test-domains",
-                "--allow-private-mx",
-                "--nameserver",
-                "127.0.5.1:5300",
-                "--helo",
-                "probe.lab.test",
+                *LAB_ARGS,
                 "--no-cache",
                 "--quiet",
                 *args.extra,

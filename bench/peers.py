@@ -25,6 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from lab import LAB_ARGS  # noqa: E402
+
 DNS = ("127.0.5.1", 5300)
 MAILLOG = Path(os.environ.get("TESTBED_DIR", "/tmp/listclean-testbed")) / "postfix" / "maillog"
 
@@ -152,12 +155,7 @@ def listclean(emails: list[str], tmp: Path) -> dict:
             str(src),
             "-o",
             str(tmp / "o.csv"),
-            "--allow-test-domains",
-            "--allow-private-mx",
-            "--nameserver",
-            "127.0.5.1:5300",
-            "--helo",
-            "probe.lab.test",
+            *LAB_ARGS,
             "--no-cache",
             "--greylist-delay",
             "1",

@@ -28,11 +28,13 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from lab import LAB_ARGS  # noqa: E402
+
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # before Ray is imported
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
 MAILLOG = Path("/tmp/listclean-testbed/postfix/maillog")
-DNS = "127.0.5.1:5300"
 EVENT = re.compile(r"mx10/smtpd\[(\d+)\]: (connect|disconnect) from \S+\[([\d.]+)\]")
 REFUSED = re.compile(r"mx10/smtpd\[\d+\]: warning: Connection (?:concurrency|rate) limit exceeded")
 
@@ -112,12 +114,7 @@ def run(nodes: int, addresses: int, budget: str, work: Path) -> dict[str, object
                 "-o",
                 str(out),
                 "--no-cache",
-                "--allow-test-domains",
-                "--allow-private-mx",
-                "--nameserver",
-                DNS,
-                "--helo",
-                "probe.lab.test",
+                *LAB_ARGS,
                 "--provider-mx",
                 "mx10.lab.test=lim",
                 "--provider-budget",

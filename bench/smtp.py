@@ -22,6 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from lab import LAB_ARGS  # noqa: E402
+
 HOST = "127.0.1.1"
 
 
@@ -80,12 +83,7 @@ def main() -> None:
                 "-o",
                 str(out),
                 "--quiet",
-                "--allow-test-domains",
-                "--allow-private-mx",
-                "--nameserver",
-                "127.0.5.1:5300",
-                "--helo",
-                "probe.lab.test",
+                *LAB_ARGS,
                 "--no-cache",
                 "--report",
                 str(Path(tmp) / "r.json"),
