@@ -27,7 +27,7 @@ from listclean.checks.score import (
     ROLE_PENALTY,
     SOFT_PENALTY,
 )
-from listclean.checks.syntax import SPECIAL_TLDS
+from listclean.checks.syntax import SPECIAL_TLDS, Address, SyntaxProblem
 from listclean.checks.verdict import DNS_FINAL, OfflineChecker
 from listclean.model import LC_COLUMNS, Flag, Reason, Result, status_of
 from listclean.report import Tally
@@ -135,7 +135,7 @@ _CANON_DOMAIN_FAILURES = (
 
 
 def _canonical_invalid(
-    raw: pl.Series, fast: pl.Series, parse: Callable[[str], object]
+    raw: pl.Series, fast: pl.Series, parse: Callable[[str], Address | SyntaxProblem]
 ) -> pl.Series:
     """email-validator's message for the invalid cells the second tier can prove, else null."""
     n = len(raw)
@@ -168,8 +168,7 @@ def _canonical_invalid(
 
     def message(key: str) -> str | None:
         parsed = parse(key)
-        text = getattr(parsed, "message", None)
-        return text if isinstance(text, str) else None
+        return parsed.message if isinstance(parsed, SyntaxProblem) else None
 
     local_msg = {k: message(k) for k in frame.get_column("key_a").unique().to_list()}
     frame = frame.with_columns(
